@@ -35,17 +35,13 @@ async function main(): Promise<void> {
     console.error(`choose --dbpath <dir> or --inMemory\n${usage}`);
     process.exit(2);
   }
-  let store;
-  try {
-    store = await start({ port, host: values.bind_ip ?? values.host, dbPath: values.inMemory ? undefined : values.dbpath });
-  } catch (err) {
-    console.error(`embedded-mongo: ${err instanceof DataDirectoryLockedError ? err.message : (err as Error).stack}`);
-    process.exit(1);
-  }
-  console.log(`embedded-mongo ready on ${store.uri} (${values.inMemory ? "in memory" : `dbpath ${values.dbpath}`})`);
+  // Signals are handled from the start: one that arrives while the store is opening stops it once it is open.
+  let store: Awaited<ReturnType<typeof start>> | undefined;
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    requested = signal;
+    if (!store || stopping) return;
     stopping = true;
     store
       .stop()
@@ -60,6 +56,14 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  try {
+    store = await start({ port, host: values.bind_ip ?? values.host, dbPath: values.inMemory ? undefined : values.dbpath });
+  } catch (err) {
+    console.error(`embedded-mongo: ${err instanceof DataDirectoryLockedError ? err.message : (err as Error).stack}`);
+    process.exit(1);
+  }
+  console.log(`embedded-mongo ready on ${store.uri} (${values.inMemory ? "in memory" : `dbpath ${values.dbpath}`})`);
+  if (requested) stop(requested);
 }
 
 void main();

@@ -34,6 +34,8 @@ export interface QueryResult {
 
 interface Constraint {
   eq?: unknown[];
+  /** The path's whole condition is this one equality (so a point lookup on it decides the match). */
+  pure?: boolean;
   range?: { tag: number; low?: Bound; high?: Bound };
 }
 
@@ -75,7 +77,6 @@ export function parseSort(sort: unknown): SortSpec | undefined {
 export function runQuery(coll: Collection | undefined, filter: Doc | undefined, opts: QueryOptions = {}): QueryResult {
   const stats: QueryStats = { stage: "COLLSCAN", keysExamined: 0, docsExamined: 0 };
   if (!coll) return { matches: [], stats };
-  const match = compileFilter(filter);
   const skip = opts.skip ?? 0;
   const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
   const natural = opts.sort?.length === 1 && opts.sort[0].path === "$natural" ? opts.sort[0].dir : undefined;
@@ -89,6 +90,12 @@ export function runQuery(coll: Collection | undefined, filter: Doc | undefined, 
   const source = chooseSource(coll, constraints, sort, hinted);
   stats.stage = source.stage;
   stats.indexName = source.index?.name;
+  // A point lookup that covers every condition of the filter decides the match by itself.
+  const covered =
+    source.covers !== undefined &&
+    filter !== undefined &&
+    Object.keys(filter).every((k) => source.covers?.has(k) && constraints.get(k)?.pure === true);
+  const match = covered ? () => true : compileFilter(filter);
 
   const matches: Array<[string, Doc]> = [];
   const wanted = skip + limit;
@@ -149,6 +156,14 @@ function isOperatorDoc(v: unknown): v is Doc {
   return keys.length > 0 && keys.every((k) => k.startsWith("$"));
 }
 
+function isPureEquality(cond: unknown): boolean {
+  if (!isOperatorDoc(cond)) return usableEq(cond);
+  const keys = Object.keys(cond);
+  if (keys.length !== 1) return false;
+  if (keys[0] === "$eq") return usableEq(cond.$eq);
+  return keys[0] === "$in" && Array.isArray(cond.$in) && cond.$in.length === 1 && usableEq(cond.$in[0]);
+}
+
 function analyze(filter: Doc, into = new Map<string, Constraint>()): Map<string, Constraint> {
   for (const [path, cond] of Object.entries(filter)) {
     if (path === "$and" && Array.isArray(cond)) {
@@ -156,7 +171,9 @@ function analyze(filter: Doc, into = new Map<string, Constraint>()): Map<string,
       continue;
     }
     if (path.startsWith("$")) continue;
+    const seen = into.has(path);
     const c = into.get(path) ?? {};
+    c.pure = !seen && isPureEquality(cond);
     if (isOperatorDoc(cond)) {
       if ("$eq" in cond && usableEq(cond.$eq)) c.eq ??= [cond.$eq];
       if (Array.isArray(cond.$in) && cond.$in.length > 0 && cond.$in.every(usableEq)) c.eq ??= [...cond.$in];
@@ -185,6 +202,8 @@ interface Source {
   stage: QueryStats["stage"];
   index?: Index;
   ordered: boolean;
+  /** Fields whose single plain equality the lookup itself guarantees (exact _id or unique-key lookups). */
+  covers?: Set<string>;
   ids(stats: QueryStats): Iterable<string>;
 }
 
@@ -199,6 +218,7 @@ function chooseSource(
     return {
       stage: "IDHACK",
       ordered: idEq.length <= 1,
+      covers: idEq.length === 1 ? new Set(["_id"]) : undefined,
       *ids(stats) {
         const keys = new Set(idEq.map((v) => encodeValue(v)));
         for (const k of keys) {
@@ -300,6 +320,7 @@ function indexSource(
     stage: "IXSCAN",
     index,
     ordered,
+    covers: exact && singlePoint ? new Set(index.fields.map((f) => f.path)) : undefined,
     *ids(stats) {
       if (exact) {
         for (const [lo] of intervals) {
