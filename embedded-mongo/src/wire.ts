@@ -1,5 +1,5 @@
 // The MongoDB wire protocol: frame parsing (OP_MSG, legacy OP_QUERY) and reply encoding (OP_MSG, OP_REPLY).
-import { BSON, Long } from "bson";
+import { BSON, Long } from "./bson";
 import type { Doc } from "./storage/paths";
 
 export const OpCode = { REPLY: 1, QUERY: 2004, COMPRESSED: 2012, MSG: 2013 } as const;

@@ -1,6 +1,6 @@
 // Handshake, server information, databases, collections and sessions.
 import os from "node:os";
-import { BSON } from "bson";
+import { BSON } from "../bson";
 import { Query } from "mingo";
 import { CommandError, ErrorCode } from "../errors";
 import { validateCollectionName, validateDbName } from "../storage/engine";

@@ -1,6 +1,6 @@
 // What a command handler gets: the engine, the cursors, the connection, and argument helpers that answer
 // MongoDB's errors for unknown, unsupported or mistyped fields.
-import { Long } from "bson";
+import { isLong } from "../bson";
 import { CommandError, ErrorCode } from "../errors";
 import type { Engine } from "../storage/engine";
 import { type Doc, isDocument } from "../storage/paths";
@@ -133,7 +133,7 @@ export function optionalBool(cmd: Doc, field: string, command: string): boolean 
 export function optionalCount(cmd: Doc, field: string, command: string, min = 0): number | undefined {
   const v = cmd[field];
   if (v === undefined || v === null) return undefined;
-  const n = typeof v === "number" ? v : v instanceof Long ? v.toNumber() : NaN;
+  const n = typeof v === "number" ? v : isLong(v) ? v.toNumber() : NaN;
   if (!Number.isFinite(n)) {
     throw new CommandError(ErrorCode.TypeMismatch, `BSON field '${command}.${field}' is the wrong type '${typeName(v)}', expected types '[long, int, decimal, double]'`);
   }

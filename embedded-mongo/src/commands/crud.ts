@@ -1,6 +1,6 @@
 // Reading and writing documents: insert, update, delete, findAndModify, find, getMore, killCursors, count,
 // distinct, each with MongoDB's reply shape and per-statement write errors.
-import { BSON, Long } from "bson";
+import { BSON, Long, isLong } from "../bson";
 import { CommandError, ErrorCode, asCommandError } from "../errors";
 import { type QueryOptions, parseSort, runQuery } from "../query/planner";
 import { projector } from "../query/projection";
@@ -356,7 +356,7 @@ const getMore: CommandDef = {
   fields: ["collection", "batchSize", "term", "lastKnownCommittedOpTime"],
   handler(cmd, ctx) {
     const id = cmd.getMore;
-    const cursorId = id instanceof Long ? id : typeof id === "number" ? Long.fromNumber(id) : undefined;
+    const cursorId = isLong(id) ? id : typeof id === "number" ? Long.fromNumber(id) : undefined;
     if (!cursorId) {
       throw new CommandError(ErrorCode.TypeMismatch, "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
     }
@@ -371,7 +371,7 @@ const killCursors: CommandDef = {
   handler(cmd, ctx) {
     collectionArg(cmd, "killCursors");
     const ids = (optionalArray(cmd, "cursors", "killCursors") ?? []).map((v) =>
-      v instanceof Long ? v : Long.fromNumber(Number(v)),
+      isLong(v) ? v : Long.fromNumber(Number(v)),
     );
     const { killed, notFound } = ctx.cursors.kill(ids);
     return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };

@@ -1,6 +1,6 @@
 // Server-side cursors: the rest of a result after the first batch, handed out by getMore, killed by killCursors,
 // by the end of the session that opened them, by a drop, or after ten idle minutes.
-import { BSON, Long } from "bson";
+import { BSON, Long } from "../bson";
 import { CommandError, ErrorCode } from "../errors";
 import type { Doc } from "../storage/paths";
 import { Limits } from "../wire";

@@ -1,7 +1,7 @@
 // Update documents: MongoDB's validation and error codes around mingo's operators, $setOnInsert, pipeline
 // updates, replacements and the documents an upsert starts from.
 import { Aggregator, update as mingoUpdate } from "mingo";
-import { ObjectId } from "bson";
+import { ObjectId } from "../bson";
 import { CommandError, ErrorCode, asCommandError } from "../errors";
 import { MINGO_OPTIONS } from "./planner";
 import { typeTag, TypeTag, valuesEqual } from "../storage/keystring";

@@ -1,6 +1,6 @@
 // One collection in memory: frozen documents by _id key and the indexes over them, changed only through
 // primitives that validate every unique constraint before touching anything.
-import type { Binary } from "bson";
+import type { Binary } from "../bson";
 import { type Index, type IndexEntry, Index as IndexImpl, type IndexSpec } from "./index";
 import { encodeValue } from "./keystring";
 import type { Doc } from "./paths";

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { crc32 } from "node:zlib";
-import { BSON } from "bson";
+import { BSON } from "../bson";
 import type { Doc } from "./paths";
 
 export type JournalOp = Doc & { o: string };

@@ -1,6 +1,6 @@
 // The storage engine: databases and collections, every change recorded as a journal op and committed once per
 // command, replay of those ops on recovery, snapshots for compaction, and the TTL monitor.
-import { Binary, UUID } from "bson";
+import { type Binary, UUID } from "../bson";
 import { CommandError, ErrorCode } from "../errors";
 import { Collection } from "./collection";
 import { DataFiles, type DataFilesOptions, type JournalOp, type SnapshotCollection } from "./datafiles";
