@@ -74,6 +74,7 @@ const PARAMETERS: Doc = {
 };
 
 const getParameter: CommandDef = {
+  adminOnly: true,
   handler(cmd) {
     const all = cmd.getParameter === "*" || (isDocument(cmd.getParameter) && cmd.getParameter.allParameters === true);
     const reply: Doc = {};
@@ -113,6 +114,7 @@ function estimatedSize(ctx: CommandContext, db: string): number {
 }
 
 const listDatabases: CommandDef = {
+  adminOnly: true,
   fields: ["filter", "nameOnly", "authorizedDatabases"],
   handler(cmd, ctx) {
     const nameOnly = optionalBool(cmd, "nameOnly", "listDatabases") ?? false;
@@ -143,32 +145,42 @@ const dropDatabase: CommandDef = {
   },
 };
 
+const CREATE_OPTIONS = [
+  "capped",
+  "size",
+  "max",
+  "autoIndexId",
+  "storageEngine",
+  "validator",
+  "validationLevel",
+  "validationAction",
+  "indexOptionDefaults",
+  "viewOn",
+  "pipeline",
+  "collation",
+  "timeseries",
+  "clusteredIndex",
+  "expireAfterSeconds",
+  "changeStreamPreAndPostImages",
+  "encryptedFields",
+  "idIndex",
+];
+
 const create: CommandDef = {
   write: true,
-  fields: [],
-  unsupported: [
-    "capped",
-    "size",
-    "max",
-    "autoIndexId",
-    "storageEngine",
-    "validator",
-    "validationLevel",
-    "validationAction",
-    "indexOptionDefaults",
-    "viewOn",
-    "pipeline",
-    "collation",
-    "timeseries",
-    "clusteredIndex",
-    "expireAfterSeconds",
-    "changeStreamPreAndPostImages",
-    "encryptedFields",
-    "idIndex",
-  ],
+  fields: CREATE_OPTIONS,
   handler(cmd, ctx) {
     const name = validateCollectionName(validateDbName(ctx.db), collectionArg(cmd, "create"));
+    const options = CREATE_OPTIONS.filter((o) => cmd[o] !== undefined);
     ctx.engine.assertWritable();
+    if (ctx.engine.collection(ctx.db, name)) {
+      // MongoDB 7.0: creating an existing collection with the same options succeeds; other options conflict.
+      if (options.length) throw new CommandError(ErrorCode.NamespaceExists, `Collection ${ctx.db}.${name} already exists.`);
+      return { ok: 1 };
+    }
+    if (options.length) {
+      throw new CommandError(ErrorCode.NotImplemented, `create.${options[0]} is not supported by the embedded store`);
+    }
     ctx.engine.createCollection(ctx.db, name);
     return { ok: 1 };
   },

@@ -27,6 +27,35 @@ const UNSUPPORTED_STAGES = new Set([
   "$shardedDataDistribution",
 ]);
 
+/** Stages the embedded store runs (through mingo). */
+const SUPPORTED_STAGES = new Set([
+  "$addFields",
+  "$bucket",
+  "$bucketAuto",
+  "$count",
+  "$densify",
+  "$facet",
+  "$fill",
+  "$graphLookup",
+  "$group",
+  "$limit",
+  "$lookup",
+  "$match",
+  "$project",
+  "$redact",
+  "$replaceRoot",
+  "$replaceWith",
+  "$sample",
+  "$set",
+  "$setWindowFields",
+  "$skip",
+  "$sort",
+  "$sortByCount",
+  "$unionWith",
+  "$unset",
+  "$unwind",
+]);
+
 function validatePipeline(pipeline: unknown): Doc[] {
   if (!Array.isArray(pipeline)) {
     throw new CommandError(ErrorCode.TypeMismatch, "'pipeline' option must be specified as an array");
@@ -36,9 +65,10 @@ function validatePipeline(pipeline: unknown): Doc[] {
       throw new CommandError(40323, "A pipeline stage specification object must contain exactly one field.");
     }
     const name = Object.keys(stage)[0];
-    if (UNSUPPORTED_STAGES.has(name)) {
+    if (UNSUPPORTED_STAGES.has(name) || name === "$documents") {
       throw new CommandError(ErrorCode.NotImplemented, `${name} is not supported by the embedded store`);
     }
+    if (!SUPPORTED_STAGES.has(name)) throw new CommandError(40324, `Unrecognized pipeline stage name: '${name}'`);
   }
   return pipeline as Doc[];
 }
@@ -84,7 +114,6 @@ const aggregate: CommandDef = {
         throw asCommandError(err);
       }
     }
-    ctx.server.opcounters.command++;
     return ctx.cursors.first(`${ctx.db}.${name}`, results, {
       batchSize: optionalCount(cursor, "batchSize", "aggregate.cursor"),
       session: ctx.session,

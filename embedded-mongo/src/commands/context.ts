@@ -37,6 +37,8 @@ export interface CommandDef {
   unsupported?: string[];
   /** Whether the command changes data (commit the journal after it). */
   write?: boolean;
+  /** Runs only against the admin database. */
+  adminOnly?: boolean;
 }
 
 /** Fields every command may carry (sessions, API versioning, concerns, tracing). */

@@ -35,22 +35,27 @@ function hintName(coll: Collection | undefined, hint: unknown): string | undefin
   throw new CommandError(ErrorCode.FailedToParse, "hint must be a string or an object");
 }
 
-function checkDocumentSize(doc: Doc): void {
+function checkInsertSize(doc: Doc): void {
   const size = BSON.calculateObjectSize(doc);
   if (size > Limits.maxBsonObjectSize) {
-    throw new CommandError(
-      ErrorCode.BSONObjectTooLarge,
-      `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and 16793600(16MB)`,
-    );
+    throw new CommandError(ErrorCode.BadValue, `object to insert too large. size in bytes: ${size}, max size: ${Limits.maxBsonObjectSize}`);
+  }
+}
+
+function checkUpdatedSize(doc: Doc): void {
+  const size = BSON.calculateObjectSize(doc);
+  if (size > Limits.maxBsonObjectSize) {
+    throw new CommandError(17419, `Resulting document after update is larger than ${Limits.maxBsonObjectSize}`);
   }
 }
 
 function checkId(doc: Doc): void {
   const id = doc._id;
-  if (Array.isArray(id)) throw new CommandError(53, "can't use an array for _id");
+  if (Array.isArray(id)) throw new CommandError(53, "The '_id' value cannot be of type array");
   if (id instanceof RegExp || (id as { _bsontype?: string } | null)?._bsontype === "BSONRegExp") {
-    throw new CommandError(53, "can't use a regex for _id");
+    throw new CommandError(53, "The '_id' value cannot be of type regex");
   }
+  if (id === undefined) throw new CommandError(53, "The '_id' value cannot be of type undefined");
 }
 
 function writeReply(n: number, errors: Doc[], extra: Doc = {}): Doc {
@@ -85,7 +90,7 @@ const insert: CommandDef = {
         if (!isDocument(raw)) throw new CommandError(ErrorCode.TypeMismatch, "documents must be objects");
         const doc = withId(raw);
         checkId(doc);
-        checkDocumentSize(doc);
+        checkInsertSize(doc);
         ctx.engine.insert(coll, doc);
         n++;
       } catch (err) {
@@ -126,7 +131,7 @@ function updateStatement(
     if (!opts.upsert) return { matched: 0, modified: 0 };
     const doc = upsertDocument(q, u, opts.arrayFilters);
     checkId(doc);
-    checkDocumentSize(doc);
+    checkUpdatedSize(doc);
     const coll = ctx.engine.ensureCollection(ctx.db, collName);
     ctx.engine.insert(coll, doc);
     return { matched: 0, modified: 0, upsertedId: doc._id, after: doc };
@@ -141,7 +146,7 @@ function updateStatement(
       outcome.after ??= doc;
       continue;
     }
-    checkDocumentSize(next);
+    checkUpdatedSize(next);
     ctx.engine.replace(coll, idKey, next);
     outcome.after ??= next;
     outcome.modified++;
@@ -170,18 +175,22 @@ const update: CommandDef = {
     const upserted: Doc[] = [];
     let n = 0;
     let nModified = 0;
-    statements.forEach((s, i) => {
+    // The statements' shape is checked up front: a malformed one fails the whole command, as mongod's parser does.
+    const parsed = statements.map((s) => {
+      if (!isDocument(s)) throw new CommandError(ErrorCode.TypeMismatch, "BSON field 'update.updates' contains a non-object statement");
+      for (const k of Object.keys(s)) {
+        if (k === "collation" || k === "c" || k === "sort") {
+          throw new CommandError(ErrorCode.NotImplemented, `update.updates.${k} is not supported by the embedded store`);
+        }
+        if (!UPDATE_STATEMENT_FIELDS.has(k)) {
+          throw new CommandError(ErrorCode.Location40415, `BSON field 'update.updates.${k}' is an unknown field.`);
+        }
+      }
+      return s;
+    });
+    parsed.forEach((s, i) => {
       if (ordered && errors.length) return;
       try {
-        if (!isDocument(s)) throw new CommandError(ErrorCode.TypeMismatch, "update statements must be objects");
-        for (const k of Object.keys(s)) {
-          if (k === "collation" || k === "c" || k === "sort") {
-            throw new CommandError(ErrorCode.NotImplemented, `update.updates.${k} is not supported by the embedded store`);
-          }
-          if (!UPDATE_STATEMENT_FIELDS.has(k)) {
-            throw new CommandError(ErrorCode.Location40415, `BSON field 'update.updates.${k}' is an unknown field.`);
-          }
-        }
         const u = validateUpdate(s.u);
         const multi = optionalBool(s, "multi", "update.updates") ?? false;
         if (multi && isReplacement(u)) {
@@ -224,22 +233,25 @@ const del: CommandDef = {
     const coll = ctx.engine.collection(ctx.db, name);
     const errors: Doc[] = [];
     let n = 0;
-    statements.forEach((s, i) => {
+    const parsed = statements.map((s) => {
+      if (!isDocument(s)) throw new CommandError(ErrorCode.TypeMismatch, "BSON field 'delete.deletes' contains a non-object statement");
+      for (const k of Object.keys(s)) {
+        if (k === "collation") throw new CommandError(ErrorCode.NotImplemented, "delete.deletes.collation is not supported by the embedded store");
+        if (k !== "q" && k !== "limit" && k !== "hint") {
+          throw new CommandError(ErrorCode.Location40415, `BSON field 'delete.deletes.${k}' is an unknown field.`);
+        }
+      }
+      const limit = s.limit ?? 0;
+      if (limit !== 0 && limit !== 1) {
+        throw new CommandError(ErrorCode.FailedToParse, `The limit field in delete objects must be 0 or 1. Got ${String(limit)}`);
+      }
+      return { q: s.q, hint: s.hint, limit: limit as number };
+    });
+    parsed.forEach((s, i) => {
       if (ordered && errors.length) return;
       try {
-        if (!isDocument(s)) throw new CommandError(ErrorCode.TypeMismatch, "delete statements must be objects");
-        for (const k of Object.keys(s)) {
-          if (k === "collation") throw new CommandError(ErrorCode.NotImplemented, "delete.deletes.collation is not supported by the embedded store");
-          if (k !== "q" && k !== "limit" && k !== "hint") {
-            throw new CommandError(ErrorCode.Location40415, `BSON field 'delete.deletes.${k}' is an unknown field.`);
-          }
-        }
-        const limit = s.limit ?? 0;
-        if (limit !== 0 && limit !== 1) {
-          throw new CommandError(ErrorCode.FailedToParse, `The limit field in delete objects must be 0 or 1. Got ${String(limit)}`);
-        }
-        const { matches } = runQuery(coll, optionalDoc(s, "q", "delete.deletes") ?? {}, {
-          limit: limit as number,
+        const { matches } = runQuery(coll, optionalDoc(s as Doc, "q", "delete.deletes") ?? {}, {
+          limit: s.limit,
           hint: hintName(coll, s.hint),
         });
         for (const [idKey] of matches) if (coll && ctx.engine.remove(coll, idKey)) n++;
@@ -276,7 +288,6 @@ const findAndModify: CommandDef = {
     }
     if (!remove && cmd.update === undefined) throw new CommandError(ErrorCode.FailedToParse, "Either an update or remove=true must be specified");
     ctx.engine.assertWritable();
-    ctx.server.opcounters.command++;
     const coll = ctx.engine.collection(ctx.db, name);
     if (remove) {
       const { matches } = runQuery(coll, query, { sort, limit: 1, hint: hintName(coll, cmd.hint) });
@@ -323,20 +334,14 @@ const find: CommandDef = {
     const name = validateCollectionName(ctx.db, collectionArg(cmd, "find"));
     const filter = optionalDoc(cmd, "filter", "find");
     const coll = ctx.engine.collection(ctx.db, name);
-    let limit = optionalCount(cmd, "limit", "find", -Infinity) ?? 0;
-    let singleBatch = optionalBool(cmd, "singleBatch", "find") ?? false;
-    if (limit < 0) {
-      // A negative limit (legacy) means "one batch of at most |limit|".
-      limit = -limit;
-      singleBatch = true;
-    }
+    const limit = optionalCount(cmd, "limit", "find") ?? 0;
+    const singleBatch = optionalBool(cmd, "singleBatch", "find") ?? false;
     const { matches } = runQuery(coll, filter, {
       sort: parseSort(optionalDoc(cmd, "sort", "find")),
       skip: optionalCount(cmd, "skip", "find"),
       limit,
       hint: hintName(coll, cmd.hint),
     });
-    ctx.server.opcounters.query++;
     const batchSize = optionalCount(cmd, "batchSize", "find");
     return ctx.cursors.first(
       ns(ctx, name),
@@ -361,7 +366,6 @@ const getMore: CommandDef = {
       throw new CommandError(ErrorCode.TypeMismatch, "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
     }
     const name = collectionArg(cmd, "collection");
-    ctx.server.opcounters.getmore++;
     return ctx.cursors.more(cursorId, ns(ctx, name), optionalCount(cmd, "batchSize", "getMore"));
   },
 };
@@ -392,7 +396,6 @@ const count: CommandDef = {
       limit,
       hint: hintName(coll, cmd.hint),
     });
-    ctx.server.opcounters.command++;
     return { n: matches.length, ok: 1 };
   },
 };
@@ -417,7 +420,6 @@ const distinct: CommandDef = {
       }
     }
     const sorted = [...values.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
-    ctx.server.opcounters.command++;
     return { values: sorted, ok: 1 };
   },
 };

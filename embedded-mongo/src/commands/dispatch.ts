@@ -14,6 +14,14 @@ const commands: Record<string, CommandDef> = {
   ...indexCommands,
 };
 
+/** serverStatus opcounters: CRUD commands count under their own name (by statement), everything else as command. */
+function countOperation(name: string, ctx: CommandContext): void {
+  const counters = ctx.server.opcounters;
+  if (name === "find") counters.query++;
+  else if (name === "getMore") counters.getmore++;
+  else if (name !== "insert" && name !== "update" && name !== "delete") counters.command++;
+}
+
 export type DispatchContext = Omit<CommandContext, "db" | "session">;
 
 /** Runs one command; never throws for a command's own failure (that is an `ok: 0` reply). */
@@ -26,7 +34,11 @@ export function dispatch(cmd: Doc, base: DispatchContext, log: (line: string) =>
   const db = typeof cmd.$db === "string" ? cmd.$db : "admin";
   const lsid = cmd.lsid as Doc | undefined;
   const ctx: CommandContext = { ...base, db, session: lsid?.id ? sessionKey(lsid.id) : undefined };
+  countOperation(name, ctx);
   try {
+    if (def.adminOnly && db !== "admin") {
+      throw new CommandError(ErrorCode.Unauthorized, `${name} may only be run against the admin database.`);
+    }
     checkFields(name, cmd, def);
     const reply = def.handler(cmd, ctx);
     if (def.write) ctx.engine.commit();

@@ -127,12 +127,9 @@ const createIndexes: CommandDef = {
       ctx.engine.createIndex(coll, spec);
       created++;
     }
-    const reply: Doc = {
-      numIndexesBefore: before,
-      numIndexesAfter: coll.indexes.size,
-      createdCollectionAutomatically: !existed,
-    };
+    const reply: Doc = { numIndexesBefore: before, numIndexesAfter: coll.indexes.size };
     if (created === 0) reply.note = "all indexes already exist";
+    else reply.createdCollectionAutomatically = !existed;
     return { ...reply, ok: 1 };
   },
 };
@@ -186,7 +183,7 @@ const dropIndexes: CommandDef = {
       if (!coll.indexes.has(n)) throw new CommandError(ErrorCode.IndexNotFound, `index not found with name [${n}]`);
     }
     for (const n of names) ctx.engine.dropIndex(coll, n);
-    return { nIndexesWas: before, ok: 1 };
+    return target === "*" ? { nIndexesWas: before, msg: "non-_id indexes dropped for collection", ok: 1 } : { nIndexesWas: before, ok: 1 };
   },
 };
 

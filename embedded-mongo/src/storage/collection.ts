@@ -37,7 +37,8 @@ export class Collection {
   /** Adds a document (already carrying its _id); throws E11000 without changing anything. */
   insert(doc: Doc): string {
     const idKey = Collection.idKey(doc._id);
-    const planned = this.plan(doc, idKey);
+    // A new document may not share a key with anyone, not even a stored document with its own _id.
+    const planned = this.plan(doc, undefined);
     for (const [index, entries] of planned) index.add(idKey, entries);
     this.docs.set(idKey, doc);
     return idKey;
@@ -83,7 +84,7 @@ export class Collection {
   }
 
   /** The keys of a document in every index, after checking that no other document holds a unique one. */
-  private plan(doc: Doc, idKey: string): Array<[Index, IndexEntry[]]> {
+  private plan(doc: Doc, idKey: string | undefined): Array<[Index, IndexEntry[]]> {
     const planned: Array<[Index, IndexEntry[]]> = [];
     for (const index of this.indexes.values()) {
       const entries = index.entriesFor(doc);

@@ -106,7 +106,7 @@ export class Index {
   }
 
   /** The first entry another document already holds in this unique index. */
-  findConflict(entries: IndexEntry[], idKey: string): IndexEntry | undefined {
+  findConflict(entries: IndexEntry[], idKey: string | undefined): IndexEntry | undefined {
     if (!this.owners) return undefined;
     for (const e of entries) {
       const owner = this.owners.get(e.key);
