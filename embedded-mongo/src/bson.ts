@@ -6,7 +6,7 @@ import type * as bsonTypes from "bson";
 const require = createRequire(import.meta.url);
 const bson = require("bson") as typeof bsonTypes;
 
-export const { BSON, Long, ObjectId, UUID } = bson;
+export const { BSON, Long, ObjectId, Timestamp, UUID } = bson;
 export type Long = bsonTypes.Long;
 export type ObjectId = bsonTypes.ObjectId;
 export type Binary = bsonTypes.Binary;

@@ -1,7 +1,7 @@
 // Handshake, server information, databases, collections and sessions.
 import os from "node:os";
 import { BSON } from "../bson";
-import { Query } from "mingo";
+import { Query } from "../query/mingo";
 import { CommandError, ErrorCode } from "../errors";
 import { validateCollectionName, validateDbName } from "../storage/engine";
 import { type Doc, isDocument } from "../storage/paths";

@@ -1,8 +1,8 @@
 // The aggregate command: a leading $match/$sort/$skip/$limit runs through the query planner (indexes, BSON sort
 // order), the rest of the pipeline through mingo on copies of the documents.
-import { Aggregator } from "mingo";
 import { CommandError, ErrorCode, asCommandError } from "../errors";
-import { MINGO_OPTIONS, type QueryOptions, parseSort, runQuery } from "../query/planner";
+import { Aggregator } from "../query/mingo";
+import { type QueryOptions, parseSort, runQuery } from "../query/planner";
 import { validateCollectionName } from "../storage/engine";
 import { type Doc, cloneDeep, isDocument } from "../storage/paths";
 import { type CommandDef, collectionArg, optionalCount, optionalDoc } from "./context";
@@ -107,7 +107,7 @@ const aggregate: CommandDef = {
       const resolver = (other: string): Doc[] =>
         [...(ctx.engine.collection(ctx.db, other)?.docs.values() ?? [])].map((d) => cloneDeep(d));
       try {
-        results = new Aggregator(rest, { ...MINGO_OPTIONS, collectionResolver: resolver }).run(
+        results = new Aggregator(rest, { collectionResolver: resolver }).run(
           matches.map((m) => cloneDeep(m[1])),
         ) as Doc[];
       } catch (err) {

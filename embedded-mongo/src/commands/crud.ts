@@ -4,7 +4,15 @@ import { BSON, Long, isLong } from "../bson";
 import { CommandError, ErrorCode, asCommandError } from "../errors";
 import { type QueryOptions, parseSort, runQuery } from "../query/planner";
 import { projector } from "../query/projection";
-import { type UpdateSpec, applyUpdate, isReplacement, upsertDocument, validateUpdate, withId } from "../query/update";
+import {
+  type UpdateSpec,
+  applyUpdate,
+  isReplacement,
+  upsertDocument,
+  validateArrayFilters,
+  validateUpdate,
+  withId,
+} from "../query/update";
 import type { Collection } from "../storage/collection";
 import { validateCollectionName } from "../storage/engine";
 import { encodeValue } from "../storage/keystring";
@@ -192,6 +200,8 @@ const update: CommandDef = {
       if (ordered && errors.length) return;
       try {
         const u = validateUpdate(s.u);
+        const arrayFilters = arrayFiltersArg(s.arrayFilters);
+        validateArrayFilters(u, arrayFilters);
         const multi = optionalBool(s, "multi", "update.updates") ?? false;
         if (multi && isReplacement(u)) {
           throw new CommandError(ErrorCode.FailedToParse, "multi update is not supported for replacement-style update");
@@ -200,7 +210,7 @@ const update: CommandDef = {
         const out = updateStatement(ctx, name, q, u, {
           multi,
           upsert: optionalBool(s, "upsert", "update.updates") ?? false,
-          arrayFilters: arrayFiltersArg(s.arrayFilters),
+          arrayFilters,
           hint: s.hint,
         });
         if (out.upsertedId !== undefined) {
@@ -296,11 +306,13 @@ const findAndModify: CommandDef = {
       return { lastErrorObject: { n: found ? 1 : 0 }, value: shape(found?.[1]), ok: 1 };
     }
     const u = validateUpdate(cmd.update);
+    const arrayFilters = arrayFiltersArg(cmd.arrayFilters);
+    validateArrayFilters(u, arrayFilters);
     const out = updateStatement(ctx, name, query, u, {
       multi: false,
       upsert,
       sort,
-      arrayFilters: arrayFiltersArg(cmd.arrayFilters),
+      arrayFilters,
       hint: cmd.hint,
     });
     const lastErrorObject: Doc =

@@ -1,7 +1,7 @@
 // Query execution over one collection: picks the _id lookup, an index (equality prefix, one range, sort order)
 // or a collection scan for the candidates, then lets mingo decide every match. An index only narrows the
 // candidates; it never decides a match, so a plan can be slow but never wrong.
-import { Query } from "mingo";
+import { Query } from "./mingo";
 import { CommandError, ErrorCode, asCommandError } from "../errors";
 import type { Collection } from "../storage/collection";
 import { type Bound, type Index, fieldInterval } from "../storage/index";
@@ -42,14 +42,11 @@ interface Constraint {
 const RANGE_TAGS = new Set<number>([TypeTag.Number, TypeTag.String, TypeTag.Date, TypeTag.ObjectId, TypeTag.Timestamp]);
 const MAX_POINT_INTERVALS = 1000;
 
-/** Server-side JavaScript ($where, $function, $accumulator) is not supported. */
-export const MINGO_OPTIONS = { scriptEnabled: false } as const;
-
 /** Compiles a filter with mingo, turning its complaints into BadValue errors. */
 export function compileFilter(filter: Doc | undefined): (doc: Doc) => boolean {
   if (!filter || Object.keys(filter).length === 0) return () => true;
   try {
-    const q = new Query(filter, MINGO_OPTIONS);
+    const q = new Query(filter);
     return (doc) => q.test(doc);
   } catch (err) {
     throw asCommandError(err);

@@ -1,10 +1,9 @@
 // Update documents: MongoDB's validation and error codes around mingo's operators, $setOnInsert, pipeline
 // updates, replacements and the documents an upsert starts from.
-import { Aggregator, update as mingoUpdate } from "mingo";
-import { ObjectId } from "../bson";
+import { ObjectId, Timestamp } from "../bson";
 import { CommandError, ErrorCode, asCommandError } from "../errors";
-import { MINGO_OPTIONS } from "./planner";
-import { typeTag, TypeTag, valuesEqual } from "../storage/keystring";
+import { Aggregator, update as mingoUpdate } from "./mingo";
+import { bsonTypeName, typeTag, TypeTag, valuesEqual } from "../storage/keystring";
 import { type Doc, cloneDeep, getPath, isDocument, setPath } from "../storage/paths";
 
 const OPERATORS = new Set([
@@ -171,7 +170,7 @@ export function applyUpdate(doc: Doc, u: UpdateSpec, opts: ApplyOptions): Doc {
   let next: Doc;
   if (Array.isArray(u)) {
     try {
-      const out = new Aggregator(u, MINGO_OPTIONS).run([cloneDeep(doc)]);
+      const out = new Aggregator(u).run([cloneDeep(doc)]);
       next = out[0] as Doc;
     } catch (err) {
       throw asCommandError(err);
@@ -189,26 +188,109 @@ export function applyUpdate(doc: Doc, u: UpdateSpec, opts: ApplyOptions): Doc {
   } else {
     next = cloneDeep(doc);
     checkTargets(doc, u);
-    const modifier: Doc = {};
+    // MongoDB 5+ applies the paths of all operators in field-name order (numeric names numerically), which is
+    // also the order new fields are appended in.
+    const steps: Array<[string, string, unknown]> = [];
     for (const [op, arg] of Object.entries(u)) {
-      if (op === "$setOnInsert") continue;
-      if (Object.keys(arg as Doc).length) modifier[op] = arg;
+      if (op === "$setOnInsert" && !opts.isInsert) continue;
+      for (const [path, value] of Object.entries(arg as Doc)) steps.push([op === "$setOnInsert" ? "$set" : op, path, value]);
     }
-    if (opts.isInsert && isDocument(u.$setOnInsert) && Object.keys(u.$setOnInsert).length) {
-      modifier.$set = { ...((modifier.$set as Doc | undefined) ?? {}), ...u.$setOnInsert };
-    }
-    if (Object.keys(modifier).length) {
-      try {
-        mingoUpdate(next, modifier, opts.arrayFilters, opts.query, { cloneMode: "deep", queryOptions: MINGO_OPTIONS });
-      } catch (err) {
-        throw asCommandError(err);
-      }
-    }
+    steps.sort((a, b) => comparePaths(a[1], b[1]));
+    for (const [op, path, value] of steps) applyStep(next, op, path, value, opts);
   }
   if (doc._id !== undefined && !valuesEqual(next._id, doc._id)) {
     throw new CommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
   }
   return next;
+}
+
+/** Compares update paths segment by segment: names lexicographically, numeric names numerically. */
+function comparePaths(a: string, b: string): number {
+  const pa = a.split(".");
+  const pb = b.split(".");
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] === pb[i]) continue;
+    const na = /^\d+$/.test(pa[i]);
+    const nb = /^\d+$/.test(pb[i]);
+    if (na && nb) return Number(pa[i]) - Number(pb[i]);
+    return pa[i] < pb[i] ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+let timestampCounter = 0;
+
+/** One operator on one path. Equality-based array operators use BSON equality (mingo's ignores field order). */
+function applyStep(next: Doc, op: string, path: string, value: unknown, opts: ApplyOptions): void {
+  const positional = path.includes("$");
+  let modifier: Doc;
+  if (path === "_id" || path.startsWith("_id.")) {
+    if (op === "$set" && valuesEqual(value, getPath(next, path))) return;
+    throw new CommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+  if (op === "$currentDate") {
+    const stamp =
+      isDocument(value) && value.$type === "timestamp"
+        ? new Timestamp({ t: Math.floor(Date.now() / 1000), i: (timestampCounter = (timestampCounter + 1) % 0x7fffffff) + 1 })
+        : new Date();
+    modifier = { $set: { [path]: stamp } };
+  } else if (!positional && (op === "$addToSet" || op === "$pullAll" || (op === "$pull" && !isDocument(value)))) {
+    const current = getPath(next, path);
+    if (current === undefined && op !== "$addToSet") return;
+    const items = op === "$addToSet" ? (isDocument(value) && "$each" in value ? (value.$each as unknown[]) : [value]) : undefined;
+    let result: unknown[];
+    if (items) {
+      result = [...((current as unknown[] | undefined) ?? [])];
+      for (const item of items) if (!result.some((x) => valuesEqual(x, item))) result.push(cloneDeep(item));
+    } else {
+      const removed = op === "$pullAll" ? (value as unknown[]) : [value];
+      result = (current as unknown[]).filter((x) => !removed.some((r) => valuesEqual(x, r)));
+    }
+    modifier = { $set: { [path]: result } };
+  } else {
+    modifier = { [op]: { [path]: value } };
+  }
+  try {
+    mingoUpdate(next, modifier, opts.arrayFilters, opts.query);
+  } catch (err) {
+    throw asCommandError(err);
+  }
+}
+
+/** Every `$[id]` needs an array filter and every array filter must be used, or the statement fails. */
+export function validateArrayFilters(u: UpdateSpec, arrayFilters: Doc[] | undefined): void {
+  if (Array.isArray(u)) {
+    if (arrayFilters?.length) throw new CommandError(ErrorCode.FailedToParse, "arrayFilters may not be specified for pipeline-style updates");
+    return;
+  }
+  const declared = new Map<string, Doc>();
+  for (const filter of arrayFilters ?? []) {
+    const ids = new Set(Object.keys(filter).map((k) => k.split(".")[0]));
+    if (ids.size !== 1) {
+      throw new CommandError(ErrorCode.FailedToParse, "Each array filter must use a single top-level field name");
+    }
+    const [id] = ids;
+    if (declared.has(id)) throw new CommandError(ErrorCode.FailedToParse, `Found multiple array filters with the same top-level field name ${id}`);
+    declared.set(id, filter);
+  }
+  const used = new Set<string>();
+  for (const arg of Object.values(u)) {
+    if (!isDocument(arg)) continue;
+    for (const path of Object.keys(arg)) {
+      for (const m of path.matchAll(/\$\[([^\]]*)\]/g)) {
+        if (m[1] === "") continue;
+        if (!declared.has(m[1])) {
+          throw new CommandError(ErrorCode.BadValue, `No array filter found for identifier '${m[1]}' in path '${path}'`);
+        }
+        used.add(m[1]);
+      }
+    }
+  }
+  for (const id of declared.keys()) {
+    if (!used.has(id)) {
+      throw new CommandError(ErrorCode.FailedToParse, `The array filter for identifier '${id}' was not used in the update ${JSON.stringify(u)}`);
+    }
+  }
 }
 
 /** The type checks mingo leaves out: numeric targets for $inc/$mul, arrays for $push & co, no field inside a scalar. */
@@ -307,27 +389,6 @@ export function withId(doc: Doc): Doc {
   if (Object.keys(doc)[0] === "_id") return doc;
   const { _id, ...rest } = doc;
   return { _id, ...rest };
-}
-
-export function bsonTypeName(v: unknown): string {
-  if (v === undefined) return "missing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "array";
-  if (v instanceof Date) return "date";
-  if (v instanceof RegExp) return "regex";
-  switch (typeof v) {
-    case "string":
-      return "string";
-    case "boolean":
-      return "bool";
-    case "number":
-      return Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? "int" : "double";
-    default:
-      break;
-  }
-  const t = (v as { _bsontype?: string })._bsontype;
-  if (t) return t === "ObjectId" ? "objectId" : t === "Binary" ? "binData" : t.toLowerCase();
-  return "object";
 }
 
 function short(v: unknown): string {

@@ -1,5 +1,5 @@
 // One secondary (or _id) index: key extraction with multikey expansion, the ordered key tree, uniqueness.
-import { Query } from "mingo";
+import { Query } from "../query/mingo";
 import { CommandError, ErrorCode } from "../errors";
 import { createKeyTree, type OrderedTree } from "./btree";
 import { HIGH, bracketStart, encodeValue, invert } from "./keystring";

@@ -232,3 +232,42 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
 export function bracketStart(tag: number): string {
   return String.fromCharCode(tag);
 }
+
+/** MongoDB's type name ($type) of a stored value; JS numbers are "int" when they fit 32 bits, as they serialize. */
+export function bsonTypeName(v: unknown): string {
+  if (v === undefined) return "missing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (v instanceof Date) return "date";
+  if (v instanceof RegExp) return "regex";
+  if (v instanceof Uint8Array) return "binData";
+  switch (typeof v) {
+    case "string":
+      return "string";
+    case "boolean":
+      return "bool";
+    case "number":
+      return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? "int" : "double";
+    case "bigint":
+      return "long";
+    default:
+      break;
+  }
+  const names: Record<string, string> = {
+    ObjectId: "objectId",
+    Binary: "binData",
+    Long: "long",
+    Int32: "int",
+    Double: "double",
+    Decimal128: "decimal",
+    Timestamp: "timestamp",
+    BSONRegExp: "regex",
+    BSONSymbol: "symbol",
+    Code: "javascript",
+    MinKey: "minKey",
+    MaxKey: "maxKey",
+    DBRef: "object",
+  };
+  const t = (v as { _bsontype?: string })._bsontype;
+  return t ? (names[t] ?? t.toLowerCase()) : "object";
+}
