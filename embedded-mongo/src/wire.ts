@@ -124,7 +124,8 @@ function header(length: number, responseTo: number, opCode: number): Buffer {
 }
 
 export function encodeOpMsg(responseTo: number, reply: Doc): Buffer {
-  const body = BSON.serialize(reply);
+  // Fields an expression left undefined are absent, as in mongod's replies.
+  const body = BSON.serialize(reply, { ignoreUndefined: true });
   const flagsAndKind = Buffer.from([0, 0, 0, 0, 0]);
   return Buffer.concat([header(16 + 5 + body.length, responseTo, OpCode.MSG), flagsAndKind, body]);
 }

@@ -2,7 +2,7 @@
 // parameters, server status, and the exact errors for unknown commands, fields and malformed requests.
 import { BSON, type Document, MongoClient, MongoInvalidArgumentError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, onRealMongo, openTestServer } from "./harness";
+import { type TestServer, caught, onRealMongo, openTestServer } from "./harness";
 
 let server: TestServer;
 const extraDbs: string[] = [];
@@ -14,23 +14,6 @@ afterAll(async () => {
   for (const name of extraDbs) await server.client.db(name).dropDatabase().catch(() => {});
   await server.close();
 });
-
-interface ServerErr {
-  name: string;
-  message: string;
-  errmsg?: string;
-  code?: number;
-  codeName?: string;
-}
-
-async function caught(p: Promise<unknown>): Promise<ServerErr> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServerErr;
-  }
-  throw new Error("expected the operation to fail, but it succeeded");
-}
 
 async function expectCommandError(p: Promise<unknown>, code: number, codeName: string, errmsg?: string): Promise<void> {
   const err = await caught(p);

@@ -14,16 +14,10 @@ import {
   type Document,
   type Filter,
 } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, onRealMongo, openTestServer } from "./harness";
+import { describe, expect, it } from "vitest";
+import { onRealMongo, useTestServer } from "./harness";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await openTestServer();
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = useTestServer();
 
 interface Item {
   sku: string;

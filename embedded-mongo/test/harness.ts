@@ -1,7 +1,8 @@
 // How the compatibility suite reaches a server: the embedded store (in memory, one per test file), or the real
 // MongoDB named by MONGODB_URI, so that anyone with a mongod can show that both behave alike.
 import { randomBytes } from "node:crypto";
-import { MongoClient, type Db } from "mongodb";
+import { type Document, MongoClient, type Db } from "mongodb";
+import { afterAll, beforeAll } from "vitest";
 import ConnectionString from "mongodb-connection-string-url";
 import { type RunningStore, start } from "../src/index";
 
@@ -48,4 +49,39 @@ export async function openTestServer(opts: { ttlMonitorIntervalMs?: number } = {
       await store?.stop();
     },
   };
+}
+
+/** A test server for the whole file: opened before its first test, closed after its last. */
+export function useTestServer(opts: { ttlMonitorIntervalMs?: number } = {}): TestServer {
+  const server = {} as TestServer;
+  beforeAll(async () => {
+    Object.assign(server, await openTestServer(opts));
+  });
+  afterAll(async () => {
+    await server.close?.();
+  });
+  return server;
+}
+
+/** What a failed operation rejects with (a MongoServerError or a bulk write error). */
+export interface ServerErr {
+  name: string;
+  message: string;
+  errmsg?: string;
+  code?: number;
+  codeName?: string;
+  keyPattern?: Document;
+  keyValue?: Document;
+  writeErrors?: Array<{ index: number; code: number; errmsg: string }>;
+  [field: string]: unknown;
+}
+
+/** The error an operation fails with; the test fails if it succeeds. */
+export async function caught(p: Promise<unknown>): Promise<ServerErr> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServerErr;
+  }
+  throw new Error("expected the operation to fail, but it succeeded");
 }

@@ -2,44 +2,10 @@
 // sparse / partial / multikey uniqueness, index use proven by explain, and identical results with and without
 // an index. Every expectation here is what a real mongod 7.0 standalone answers.
 import { type Collection, Decimal128, type Document, Double, Long, MongoBulkWriteError, ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, openTestServer } from "./harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ServerErr, caught, useTestServer } from "./harness";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await openTestServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-
-interface WriteErrorLike {
-  index: number;
-  code: number;
-  errmsg: string;
-}
-
-interface ServerErr {
-  name: string;
-  message: string;
-  errmsg?: string;
-  code?: number;
-  codeName?: string;
-  keyPattern?: Document;
-  keyValue?: Document;
-  writeErrors?: WriteErrorLike[];
-  insertedCount?: number;
-}
-
-/** The error an operation fails with; the test fails if it succeeds. */
-async function caught(p: Promise<unknown>): Promise<ServerErr> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServerErr;
-  }
-  throw new Error("expected the operation to fail, but it succeeded");
-}
+const server = useTestServer();
 
 /** Documents with _ids of any type (the tests choose their own). */
 interface AnyDoc {

@@ -1,16 +1,10 @@
 // Update operators, positional updates, upserts, replacement, result counts, update errors, findOneAndX and
 // pipeline-style updates, each compared with what a MongoDB 7.0 server returns.
 import { type ObjectId, Timestamp, type Collection, type Document, type UpdateFilter } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, onRealMongo, openTestServer } from "./harness";
+import { describe, expect, it } from "vitest";
+import { onRealMongo, useTestServer } from "./harness";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await openTestServer();
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = useTestServer();
 
 /** Documents of these tests: any fields, with _ids of any type (numbers, strings, generated ObjectIds). */
 interface Doc extends Document {

@@ -66,6 +66,15 @@ function checkId(doc: Doc): void {
   if (id === undefined) throw new CommandError(53, "The '_id' value cannot be of type undefined");
 }
 
+function checkBatchSize(statements: unknown[]): void {
+  if (statements.length > Limits.maxWriteBatchSize) {
+    throw new CommandError(
+      ErrorCode.InvalidLength,
+      `Write batch sizes must be between 1 and ${Limits.maxWriteBatchSize}. Got ${statements.length} operations.`,
+    );
+  }
+}
+
 function writeReply(n: number, errors: Doc[], extra: Doc = {}): Doc {
   const reply: Doc = { n, ...extra, ok: 1 };
   if (errors.length) reply.writeErrors = errors;
@@ -84,9 +93,7 @@ const insert: CommandDef = {
   handler(cmd, ctx) {
     const name = validateCollectionName(ctx.db, collectionArg(cmd, "insert"));
     const docs = optionalArray(cmd, "documents", "insert") ?? [];
-    if (docs.length > Limits.maxWriteBatchSize) {
-      throw new CommandError(ErrorCode.InvalidLength, `Write batch sizes must be between 1 and ${Limits.maxWriteBatchSize}. Got ${docs.length} operations.`);
-    }
+    checkBatchSize(docs);
     const ordered = optionalBool(cmd, "ordered", "insert") ?? true;
     ctx.engine.assertWritable();
     const coll = ctx.engine.ensureCollection(ctx.db, name);
@@ -177,6 +184,7 @@ const update: CommandDef = {
   handler(cmd, ctx) {
     const name = validateCollectionName(ctx.db, collectionArg(cmd, "update"));
     const statements = optionalArray(cmd, "updates", "update") ?? [];
+    checkBatchSize(statements);
     const ordered = optionalBool(cmd, "ordered", "update") ?? true;
     ctx.engine.assertWritable();
     const errors: Doc[] = [];
@@ -238,6 +246,7 @@ const del: CommandDef = {
   handler(cmd, ctx) {
     const name = validateCollectionName(ctx.db, collectionArg(cmd, "delete"));
     const statements = optionalArray(cmd, "deletes", "delete") ?? [];
+    checkBatchSize(statements);
     const ordered = optionalBool(cmd, "ordered", "delete") ?? true;
     ctx.engine.assertWritable();
     const coll = ctx.engine.collection(ctx.db, name);
