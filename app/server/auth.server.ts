@@ -1,0 +1,100 @@
+// Who is calling: Clerk sessions (cookie or Bearer token, verified offline with CLERK_JWT_KEY when set) in Clerk
+// mode, a signed local session cookie in local mode; and which tenants a caller may touch.
+import { getAuth } from "@clerk/remix/ssr.server";
+import { type LoaderFunctionArgs, createCookieSessionStorage, redirect } from "@remix-run/node";
+import { type Plan, billingSubjectOf, isPlan } from "./billing.server";
+import { env } from "./env.server";
+import { ApiError } from "./http.server";
+
+export interface Caller {
+  userId: string;
+  /** The active organization, if any. */
+  orgId: string | null;
+  orgRole: string | null;
+  /** The plan the session claims: Clerk's `metadata.plan` custom claim, or the local sign-in choice. */
+  claimedPlan: Plan | null;
+  /** "org:<id>" when an organization is active, else "user:<id>". */
+  billingSubject: string;
+}
+
+type AuthArgs = Pick<LoaderFunctionArgs, "request" | "context" | "params">;
+
+export const localSessions = createCookieSessionStorage<{ userId: string; orgId?: string; plan: Plan }>({
+  cookie: {
+    name: "__local_session",
+    httpOnly: true,
+    sameSite: "lax",
+    path: "/",
+    secrets: [env.sessionSecret],
+    maxAge: 60 * 60 * 24 * 7,
+  },
+});
+
+function caller(userId: string, orgId: string | null, orgRole: string | null, plan: unknown): Caller {
+  return { userId, orgId, orgRole, claimedPlan: isPlan(plan) ? plan : null, billingSubject: billingSubjectOf(userId, orgId) };
+}
+
+/**
+ * The signed-in caller, or null. In Clerk mode a request Clerk wants to redirect (a handshake) is thrown as a
+ * Response for pages; `forApi` turns it into "signed out" instead, since an API never redirects.
+ */
+export async function getCaller(args: AuthArgs, opts: { forApi: boolean }): Promise<Caller | null> {
+  if (env.clerk) {
+    let auth: Awaited<ReturnType<typeof getAuth>>;
+    try {
+      // getAuth honours publishableKey and jwtKey overrides at run time; its type only names secretKey.
+      const options = { secretKey: env.clerk.secretKey, publishableKey: env.clerk.publishableKey, jwtKey: env.clerk.jwtKey };
+      auth = await getAuth({ ...args, context: args.context ?? {} } as LoaderFunctionArgs, options as { secretKey: string });
+    } catch (err) {
+      if (err instanceof Response && !opts.forApi) throw err;
+      return null;
+    }
+    if (!auth.userId) return null;
+    const claims = (auth.sessionClaims ?? {}) as { metadata?: { plan?: unknown } };
+    return caller(auth.userId, auth.orgId ?? null, auth.orgRole ?? null, claims.metadata?.plan);
+  }
+  const session = await localSessions.getSession(args.request.headers.get("Cookie"));
+  const userId = session.get("userId");
+  if (!userId) return null;
+  const orgId = session.get("orgId") ?? null;
+  return caller(userId, orgId, orgId ? "org:admin" : null, session.get("plan"));
+}
+
+/** For the JSON API: the caller, or a 401 error (never a redirect). */
+export async function requireApiCaller(args: AuthArgs): Promise<Caller> {
+  const found = await getCaller(args, { forApi: true });
+  if (!found) throw new ApiError("unauthorized", "Sign in, or send a session token as Authorization: Bearer <token>");
+  return found;
+}
+
+/** For pages: the caller, or a redirect to the sign-in page that comes back here. */
+export async function requirePageCaller(args: AuthArgs): Promise<Caller> {
+  const found = await getCaller(args, { forApi: false });
+  if (found) return found;
+  const url = new URL(args.request.url);
+  throw redirect(`/sign-in?redirectTo=${encodeURIComponent(url.pathname + url.search)}`);
+}
+
+/** The mongo filter of the tenants a caller may access: its own, and its active organization's. */
+export function accessFilter(who: Caller): Record<string, unknown> {
+  return { $or: [{ ownerId: who.userId }, ...(who.orgId ? [{ orgId: who.orgId }] : [])] };
+}
+
+/** Starts a local-mode session (the local sign-in page) and returns its Set-Cookie header. */
+export async function startLocalSession(input: { userId: string; orgId?: string; plan: Plan }): Promise<string> {
+  const session = await localSessions.getSession();
+  session.set("userId", input.userId);
+  if (input.orgId) session.set("orgId", input.orgId);
+  session.set("plan", input.plan);
+  return localSessions.commitSession(session);
+}
+
+export async function endLocalSession(request: Request): Promise<string> {
+  return localSessions.destroySession(await localSessions.getSession(request.headers.get("Cookie")));
+}
+
+/** Only a safe same-site path may be a post-sign-in destination. */
+export function safeRedirect(to: unknown, fallback = "/"): string {
+  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.startsWith("/\\")) return fallback;
+  return to;
+}

@@ -1,0 +1,107 @@
+// Every setting, parsed once with zod at start-up; the rest of the code imports `env` and never reads process.env.
+import path from "node:path";
+import { z } from "zod";
+import { loadSecrets } from "./secrets.server";
+
+const flag = z
+  .enum(["0", "1", "true", "false", ""])
+  .optional()
+  .transform((v) => v === "1" || v === "true");
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    HOST: optionalText,
+    MONGODB_URI: optionalText.refine((v) => v === undefined || /^mongodb(\+srv)?:\/\//.test(v), {
+      message: "must be a mongodb:// or mongodb+srv:// connection string",
+    }),
+    DATA_DIR: z.string().default("./.data"),
+    PROXY_BASE_URL: z
+      .string()
+      .default("http://{slug}.localhost:8787")
+      .refine((v) => v.includes("{slug}"), { message: "must contain {slug}" })
+      .refine((v) => URL.canParse(v.replaceAll("{slug}", "example")), { message: "must be a URL once {slug} is filled in" }),
+    CNAME_TARGET: z
+      .string()
+      .default("edge.localhost")
+      .refine((v) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(v), {
+        message: "must be a hostname",
+      }),
+    INGEST_KEY: optionalText.refine((v) => v === undefined || v.length >= 16, { message: "must be at least 16 characters" }),
+    TOKEN_ENCRYPTION_KEY: optionalText.refine((v) => v === undefined || Buffer.from(v, "base64").length === 32, {
+      message: "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
+    }),
+    SESSION_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
+    DNS_SERVERS: optionalText.refine((v) => v === undefined || v.split(",").every((s) => hostPort.test(s.trim())), {
+      message: "must be a comma-separated list of host:port",
+    }),
+    ALLOW_PRIVATE_ORIGINS: flag,
+    CLERK_PUBLISHABLE_KEY: optionalText.refine((v) => v === undefined || /^pk_(live|test)_/.test(v), {
+      message: "must start with pk_live_ or pk_test_",
+    }),
+    CLERK_SECRET_KEY: optionalText,
+    CLERK_JWT_KEY: optionalText.refine((v) => v === undefined || v.includes("BEGIN PUBLIC KEY"), {
+      message: "must be a PEM public key (-----BEGIN PUBLIC KEY-----)",
+    }),
+  })
+  .refine((e) => (e.CLERK_PUBLISHABLE_KEY === undefined) === (e.CLERK_SECRET_KEY === undefined), {
+    message: "set both CLERK_PUBLISHABLE_KEY and CLERK_SECRET_KEY (Clerk mode) or neither (local mode)",
+    path: ["CLERK_SECRET_KEY"],
+  });
+
+export type Env = ReturnType<typeof parseEnv>;
+
+/** Parses a settings source (process.env in production); throws one readable line per problem. */
+export function parseEnv(source: Record<string, string | undefined>) {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".") || "settings"} ${i.message}`);
+    throw new Error(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = result.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const secrets = loadSecrets(dataDir);
+  const clerk =
+    e.CLERK_PUBLISHABLE_KEY && e.CLERK_SECRET_KEY
+      ? { publishableKey: e.CLERK_PUBLISHABLE_KEY, secretKey: e.CLERK_SECRET_KEY, jwtKey: e.CLERK_JWT_KEY }
+      : undefined;
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    /** Set only when HOST was given explicitly. */
+    host: e.HOST,
+    mongodbUri: e.MONGODB_URI,
+    dataDir,
+    proxyBaseUrl: e.PROXY_BASE_URL,
+    cnameTarget: e.CNAME_TARGET.toLowerCase(),
+    ingestKey: e.INGEST_KEY ?? secrets.ingestKey,
+    tokenEncryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? secrets.tokenEncryptionKey, "base64"),
+    sessionSecret: e.SESSION_SECRET ?? secrets.sessionSecret,
+    dnsServers: e.DNS_SERVERS?.split(",").map((s) => s.trim()),
+    allowPrivateOrigins: e.ALLOW_PRIVATE_ORIGINS,
+    /** The SSRF rules every origin URL (generic originUrl/videoOrigin, apiOrigin) is checked with. */
+    originRules: { allowPrivate: e.ALLOW_PRIVATE_ORIGINS },
+    /** Clerk mode when both keys are set; local mode (the embedded default) otherwise. */
+    clerk,
+    authMode: clerk ? ("clerk" as const) : ("local" as const),
+  };
+}
+
+function loadEnv(): Env {
+  try {
+    return parseEnv(process.env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}
+
+export const env: Env = loadEnv();

@@ -1,0 +1,154 @@
+// Tenants: create (slug uniqueness and plan limits under concurrency), list, read, partial update, delete, slug
+// availability, and the tenant value the API and pages show.
+import { Domain } from "#models/domain.ts";
+import { Tenant, type TenantDoc } from "#models/tenant.ts";
+import {
+  type CreateTenantInput,
+  DEFAULT_CACHE_TTL,
+  PROVIDER_FIELDS,
+  RESERVED_SLUGS,
+  type TenantValue,
+  type UpdateTenantInput,
+  resolveTenantUpdate,
+  tenantKey,
+} from "#app/schemas/tenant.ts";
+import { type Caller, accessFilter } from "./auth.server";
+import { PLANS, releaseTenantSlot, reserveTenantSlot, resolvePlan } from "./billing.server";
+import { connectDb } from "./db.server";
+import { env } from "./env.server";
+import { ApiError, invalid, notFound } from "./http.server";
+
+export const proxyBaseFor = (slug: string) => env.proxyBaseUrl.replaceAll("{slug}", slug);
+
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+
+/** The tenant document as the API shows it (§3): flat provider fields, never the token. */
+export function toTenantValue(doc: TenantDoc): TenantValue {
+  const provider: Record<string, string> = {};
+  for (const field of PROVIDER_FIELDS[doc.cms as keyof typeof PROVIDER_FIELDS] ?? []) {
+    const v = (doc as unknown as Record<string, unknown>)[field];
+    if (typeof v === "string") provider[field] = v;
+  }
+  return {
+    slug: doc.slug,
+    cms: doc.cms as TenantValue["cms"],
+    ...provider,
+    cacheTTL: doc.cacheTTL,
+    websiteDomain: doc.websiteDomain ?? null,
+    allowedTypes: doc.allowedTypes ?? null,
+    apiOrigin: doc.apiOrigin ?? null,
+    apiAuthMode: (doc.apiAuthMode ?? "bearer") as TenantValue["apiAuthMode"],
+    apiTokenHeader: doc.apiTokenHeader ?? "Authorization",
+    apiCacheTTL: doc.apiCacheTTL ?? 60,
+    previewBypassParam: doc.previewBypassParam ?? "preview",
+    transformApiUrls: doc.transformApiUrls ?? true,
+    apiTokenSet: Boolean(doc.apiToken),
+    apiTokenUpdatedAt: iso(doc.apiTokenUpdatedAt),
+    cacheVersions: { api: doc.cacheVersions?.api ?? 1, assets: doc.cacheVersions?.assets ?? 1 },
+    proxyBase: proxyBaseFor(doc.slug),
+    orgId: doc.orgId ?? null,
+    createdAt: iso(doc.createdAt) as string,
+    updatedAt: iso(doc.updatedAt) as string,
+  } as TenantValue;
+}
+
+/** The tenant, if the caller may access it; otherwise exactly what a missing tenant looks like. */
+export async function findAccessibleTenant(who: Caller, slug: string): Promise<TenantDoc> {
+  await connectDb();
+  const doc = await Tenant.findOne({ slug, ...accessFilter(who) }).lean<TenantDoc>();
+  if (!doc) throw notFound(`No tenant "${slug}"`);
+  return doc;
+}
+
+export async function listTenants(who: Caller) {
+  await connectDb();
+  const docs = await Tenant.find(accessFilter(who)).sort({ createdAt: -1, _id: -1 }).lean<TenantDoc[]>();
+  const counts = await Domain.aggregate<{ _id: unknown; n: number }>([
+    { $match: { tenant: { $in: docs.map((d) => d._id) } } },
+    { $group: { _id: "$tenant", n: { $sum: 1 } } },
+  ]);
+  const byTenant = new Map(counts.map((c) => [String(c._id), c.n]));
+  return {
+    total: docs.length,
+    tenants: docs.map((d) => ({
+      slug: d.slug,
+      cms: d.cms as TenantValue["cms"],
+      proxyBase: proxyBaseFor(d.slug),
+      createdAt: iso(d.createdAt) as string,
+      updatedAt: iso(d.updatedAt) as string,
+      domains: byTenant.get(String(d._id)) ?? 0,
+    })),
+  };
+}
+
+/**
+ * Creates a tenant: a slot is reserved on the billing subject's Account first (403 at the plan limit), then the
+ * insert relies on the unique slug index (409); a failed insert gives the slot back.
+ */
+export async function createTenant(who: Caller, input: CreateTenantInput) {
+  await connectDb();
+  const plan = await resolvePlan(who.billingSubject, who.claimedPlan);
+  const limit = PLANS[plan].tenants;
+  if (!(await reserveTenantSlot(who.billingSubject, limit))) {
+    throw new ApiError("plan_limit", `The ${plan} plan allows ${limit} tenant${limit === 1 ? "" : "s"}`, {
+      extra: { plan, limit },
+    });
+  }
+  const { slug, cms, cacheTTL, websiteDomain, allowedTypes, ...provider } = input;
+  try {
+    await Tenant.create({
+      slug,
+      cms,
+      ...provider,
+      ownerId: who.userId,
+      orgId: who.orgId,
+      billingSubject: who.billingSubject,
+      cacheTTL: cacheTTL ?? DEFAULT_CACHE_TTL,
+      websiteDomain: websiteDomain ?? null,
+      allowedTypes: allowedTypes ?? null,
+    });
+  } catch (err) {
+    await releaseTenantSlot(who.billingSubject);
+    if ((err as { code?: number }).code === 11000) throw new ApiError("slug_taken", `The slug "${slug}" is taken`);
+    throw err;
+  }
+  return { slug, key: tenantKey(slug), proxyBase: proxyBaseFor(slug) };
+}
+
+export async function getTenant(who: Caller, slug: string): Promise<TenantValue> {
+  return toTenantValue(await findAccessibleTenant(who, slug));
+}
+
+/** Applies a partial update; the provider check depends on the tenant's provider, so the write is conditional on it. */
+export async function updateTenant(who: Caller, slug: string, body: UpdateTenantInput): Promise<TenantValue> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const current = await findAccessibleTenant(who, slug);
+    const resolved = resolveTenantUpdate(current.cms as Parameters<typeof resolveTenantUpdate>[0], body, env.originRules);
+    if ("issues" in resolved) throw invalid("Invalid request body", resolved.issues);
+    const { set, unset } = resolved.changes;
+    const update: Record<string, unknown> = { $set: set };
+    if (unset.length) update.$unset = Object.fromEntries(unset.map((f) => [f, 1]));
+    const doc = await Tenant.findOneAndUpdate({ _id: current._id, cms: current.cms }, update, {
+      returnDocument: "after",
+    }).lean<TenantDoc>();
+    if (doc) return toTenantValue(doc);
+  }
+  throw new ApiError("internal", "The tenant kept changing during the update; try again");
+}
+
+/** Deletes the tenant and its domains (its daily usage stays: quotas and billing outlive a tenant). */
+export async function deleteTenant(who: Caller, slug: string) {
+  const current = await findAccessibleTenant(who, slug);
+  const { deletedCount } = await Tenant.deleteOne({ _id: current._id });
+  if (deletedCount !== 1) throw notFound(`No tenant "${slug}"`);
+  await releaseTenantSlot(current.billingSubject);
+  await Domain.deleteMany({ tenant: current._id });
+  return { key: tenantKey(slug) };
+}
+
+export async function slugAvailability(slug: string) {
+  if (RESERVED_SLUGS.has(slug)) return { slug, available: false, reason: "reserved" as const };
+  await connectDb();
+  const taken = await Tenant.exists({ slug });
+  return taken ? { slug, available: false, reason: "taken" as const } : { slug, available: true };
+}

@@ -1,0 +1,60 @@
+// End-to-end tests in Debian's Chromium against the built app on its embedded defaults (npx playwright install
+// cannot download here, and need not). A second server without a database checks /healthz reporting it down.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { defineConfig } from "@playwright/test";
+
+export const PORT = 3210;
+export const NO_DB_PORT = 3211;
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cms-edge-e2e-"));
+
+export default defineConfig({
+  testDir: "tests/e2e",
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  webServer: [
+    {
+      command: "npx tsx scripts/start.ts",
+      url: `http://127.0.0.1:${PORT}/healthz`,
+      env: { PORT: String(PORT), DATA_DIR: dataDir, MONGODB_URI: "", CLERK_PUBLISHABLE_KEY: "", CLERK_SECRET_KEY: "" },
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+    },
+    {
+      command: "node node_modules/@remix-run/serve/dist/cli.js build/index.js",
+      url: `http://127.0.0.1:${NO_DB_PORT}/api/openapi.json`,
+      env: {
+        PORT: String(NO_DB_PORT),
+        HOST: "127.0.0.1",
+        NODE_ENV: "production",
+        DATA_DIR: path.join(dataDir, "no-db"),
+        MONGODB_URI: "mongodb://127.0.0.1:9/unreachable",
+      },
+      timeout: 60_000,
+      reuseExistingServer: false,
+    },
+  ],
+});

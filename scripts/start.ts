@@ -1,0 +1,104 @@
+// `npm start` / `npm run dev`: builds when needed, starts the embedded store on the data directory when no
+// MONGODB_URI is set, then the app (remix-serve, or remix dev with live reload). Ctrl-C stops the app first and
+// the store last, so every acknowledged write is flushed.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { env } from "../app/server/env.server.ts";
+import { type RunningStore, start as startStore } from "../embedded-mongo/src/index.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dev = process.argv.includes("--dev");
+const log = (line: string) => console.log(`[start] ${line}`);
+
+function newestMtime(entry: string): number {
+  const full = path.join(root, entry);
+  if (!fs.existsSync(full) || entry === path.join("public", "build")) return 0;
+  const stat = fs.statSync(full);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return fs.readdirSync(full).reduce((max, name) => Math.max(max, newestMtime(path.join(entry, name))), stat.mtimeMs);
+}
+
+/** Rebuilds when any source is newer than the server build (or there is none). */
+function buildIfNeeded(): void {
+  const built = newestMtime("build/index.js");
+  const sources = Math.max(...["app", "models", "public", "remix.config.js", "package.json", "package-lock.json"].map(newestMtime));
+  if (built > 0 && built >= sources) return;
+  log(built ? "sources changed since the last build: building" : "no build yet: building");
+  const result = spawnSync(process.execPath, [path.join(root, "node_modules/@remix-run/dev/dist/cli.js"), "build"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  if (result.status !== 0) {
+    console.error("[start] the build failed");
+    process.exit(result.status ?? 1);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!dev) buildIfNeeded();
+
+  let store: RunningStore | undefined;
+  let mongodbUri = env.mongodbUri;
+  if (!mongodbUri) {
+    const dbPath = path.join(env.dataDir, "db");
+    store = await startStore({ port: 0, dbPath, log: (line) => log(`store: ${line}`) });
+    mongodbUri = `${store.uri}/cms-edge`;
+    log(`embedded store on ${store.uri} (data in ${dbPath})`);
+  } else {
+    log("using MONGODB_URI (no embedded store)");
+  }
+
+  // Local sign-in has no passwords: keep it on this machine unless HOST says otherwise.
+  const host = env.host ?? (env.authMode === "local" ? "127.0.0.1" : undefined);
+  if (env.authMode === "local") {
+    console.warn(
+      `[start] WARNING: local sign-in mode (no Clerk keys): anyone who can reach the app can sign in as anyone. For development only${env.host ? `; listening on ${env.host} because HOST is set` : "; listening on 127.0.0.1 only"}.`,
+    );
+  }
+
+  const cli = dev
+    ? [path.join(root, "node_modules/@remix-run/dev/dist/cli.js"), "dev"]
+    : [path.join(root, "node_modules/@remix-run/serve/dist/cli.js"), path.join(root, "build/index.js")];
+  const app: ChildProcess = spawn(process.execPath, cli, {
+    cwd: root,
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      NODE_ENV: dev ? "development" : "production",
+      MONGODB_URI: mongodbUri,
+      PORT: String(env.port),
+      ...(host ? { HOST: host } : {}),
+    },
+  });
+  log(`app on http://localhost:${env.port}${host ? ` (bound to ${host})` : ""}`);
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    if (app.exitCode === null && app.signalCode === null) {
+      app.kill("SIGTERM");
+      await new Promise((resolve) => app.once("exit", resolve));
+    }
+    if (store) {
+      await store.stop();
+      log("store stopped, data flushed");
+    }
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+  app.on("exit", (code, signal) => {
+    if (stopping) return;
+    log(`the app exited (${signal ?? code}); stopping`);
+    void shutdown(code ?? 1);
+  });
+}
+
+void main().catch((err: unknown) => {
+  console.error(`[start] ${(err as Error).message}`);
+  process.exit(1);
+});
