@@ -44,7 +44,9 @@ export function loadSecrets(dataDir: string): GeneratedSecrets {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
         continue;
       }
-      throw new Error(`${file} is unreadable or incomplete (${(err as Error).message}); delete it to generate new secrets`);
+      throw new Error(`${file} is unreadable or incomplete (${(err as Error).message}); delete it to generate new secrets`, {
+        cause: err,
+      });
     }
   }
 }
