@@ -214,7 +214,11 @@ export function updateTenantSchema(rules: OriginRules) {
       allowedTypes: allowedTypesSchema.optional(),
       ...providerShape,
     })
-    .refine((body) => Object.keys(body).length > 0, { message: "must change at least one field" });
+    .refine((body) => Object.keys(body).length > 0, {
+      message: "must change at least one field",
+      // Only when nothing else is wrong: an unknown field is its own (and the only) complaint.
+      when: (payload) => payload.issues.length === 0,
+    });
 }
 export type UpdateTenantInput = z.infer<ReturnType<typeof updateTenantSchema>>;
 

@@ -37,6 +37,22 @@ const unchanged = { acknowledged: true, matchedCount: 1, modifiedCount: 0, upser
 const changedOne = { acknowledged: true, matchedCount: 1, modifiedCount: 1, upsertedCount: 0, upsertedId: null };
 
 describe("field operators", () => {
+  it("applies every operator of an update that changes a field its own query matched on", async () => {
+    const coll = await withDocs<Doc>([{ _id: 1, kind: "a", x: 1, old: true }]);
+    const res = await coll.updateOne(
+      { _id: 1, kind: "a" },
+      { $set: { kind: "b", y: 2, z: 3 }, $inc: { x: 1 }, $unset: { old: "" } },
+    );
+    expect(res).toEqual(changedOne);
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, kind: "b", x: 2, y: 2, z: 3 });
+    const after = await coll.findOneAndUpdate(
+      { kind: "b" },
+      { $set: { kind: "c", w: 4 } },
+      { returnDocument: "after" },
+    );
+    expect(after).toEqual({ _id: 1, kind: "c", x: 2, y: 2, z: 3, w: 4 });
+  });
+
   it("$set replaces values and creates nested documents and array slots", async () => {
     const coll = await withDocs<Doc>([{ _id: 1, a: { x: 1 }, arr: [1, 2], list: [{ n: "p" }, { n: "q" }], s: "old" }]);
     expect(await coll.updateOne({ _id: 1 }, { $set: { s: "new", "a.b.c": 2, "d.e": 3 } })).toEqual(changedOne);

@@ -250,8 +250,11 @@ function applyStep(next: Doc, op: string, path: string, value: unknown, opts: Ap
   } else {
     modifier = { [op]: { [path]: value } };
   }
+  // mingo applies a step only when the document still matches the condition it is given, so the query goes
+  // along only where the positional `$` needs it to find the matched element.
+  const usesPositional = /(^|\.)\$(\.|$)/.test(path);
   try {
-    mingoUpdate(next, modifier, opts.arrayFilters, opts.query);
+    mingoUpdate(next, modifier, opts.arrayFilters, usesPositional ? opts.query : undefined);
   } catch (err) {
     throw asCommandError(err);
   }
