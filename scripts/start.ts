@@ -51,8 +51,7 @@ async function main(): Promise<void> {
     log("using MONGODB_URI (no embedded store)");
   }
 
-  // Local sign-in has no passwords: keep it on this machine unless HOST says otherwise.
-  const host = env.host ?? (env.authMode === "local" ? "127.0.0.1" : undefined);
+  const host = env.listenHost;
   if (env.authMode === "local") {
     console.warn(
       `[start] WARNING: local sign-in mode (no Clerk keys): anyone who can reach the app can sign in as anyone. For development only${env.host ? `; listening on ${env.host} because HOST is set` : "; listening on 127.0.0.1 only"}.`,

@@ -78,6 +78,8 @@ export function parseEnv(source: Record<string, string | undefined>) {
     port: e.PORT,
     /** Set only when HOST was given explicitly. */
     host: e.HOST,
+    /** Where the app listens: local sign-in has no passwords, so local mode stays on loopback unless HOST says otherwise. */
+    listenHost: e.HOST ?? (clerk ? undefined : "127.0.0.1"),
     mongodbUri: e.MONGODB_URI,
     dataDir,
     proxyBaseUrl: e.PROXY_BASE_URL,
