@@ -41,7 +41,7 @@ export default defineConfig({
       env: { PORT: String(PORT), DATA_DIR: dataDir, MONGODB_URI: "", CLERK_PUBLISHABLE_KEY: "", CLERK_SECRET_KEY: "" },
       timeout: 120_000,
       reuseExistingServer: false,
-      stdout: "pipe",
+      stdout: "ignore",
     },
     {
       command: "node node_modules/@remix-run/serve/dist/cli.js build/index.js",
