@@ -79,8 +79,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (app.exitCode === null && app.signalCode === null) {
+      const exited = new Promise((resolve) => app.once("exit", resolve));
       app.kill("SIGTERM");
-      await new Promise((resolve) => app.once("exit", resolve));
+      const timer = setTimeout(() => {
+        log("the app did not stop within 10 s: killing it");
+        app.kill("SIGKILL");
+      }, 10_000);
+      await exited;
+      clearTimeout(timer);
     }
     if (store) {
       await store.stop();

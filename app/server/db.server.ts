@@ -3,7 +3,18 @@ import mongoose from "mongoose";
 import { allModels } from "#models/index.ts";
 import { env } from "./env.server";
 
-const state = globalThis as typeof globalThis & { __dbConnection?: Promise<typeof mongoose> };
+const state = globalThis as typeof globalThis & { __dbConnection?: Promise<typeof mongoose>; __dbCloseOnSignal?: boolean };
+
+// When the server is told to stop, it closes its listener and finishes the requests in flight; the open database
+// connection would then keep the process alive, so it is closed shortly after.
+if (!state.__dbCloseOnSignal) {
+  state.__dbCloseOnSignal = true;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      setTimeout(() => void mongoose.disconnect(), 1_000).unref();
+    });
+  }
+}
 
 /** Connects once (the promise is shared across live reloads and concurrent callers). */
 export function connectDb(): Promise<typeof mongoose> {

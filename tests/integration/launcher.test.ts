@@ -1,0 +1,115 @@
+// `npm start` as a user runs it: builds if needed, starts the embedded store and the app, local mode on loopback
+// with its warning, and Ctrl-C (SIGINT to the process group) stops the app and then the store, keeping the data.
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cms-edge-launcher-"));
+const running: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of running) if (c.exitCode === null && c.pid) process.kill(-c.pid, "SIGKILL");
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Launched {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | string>;
+}
+
+async function launch(port: number): Promise<Launched> {
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(port), NODE_ENV: "production" };
+  for (const key of ["MONGODB_URI", "HOST", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
+    delete env[key];
+  }
+  const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/start.ts"], {
+    cwd: root,
+    env: env as NodeJS.ProcessEnv,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.push(child);
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "?")));
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the launcher exited:\n${out}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.status === 200) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`the app did not come up:\n${out}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { child, output: () => out, exited };
+}
+
+async function signIn(port: number, userId: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/sign-in`, {
+    method: "POST",
+    body: new URLSearchParams({ userId, plan: "pro", redirectTo: "/" }),
+    redirect: "manual",
+  });
+  expect(res.status).toBe(302);
+  return (res.headers.get("set-cookie") ?? "").split(";")[0];
+}
+
+describe("npm start", () => {
+  it("runs store and app on the embedded defaults, stays on loopback in local mode, and stops the store last", async () => {
+    const port = await freePort();
+    const first = await launch(port);
+    expect(first.output()).toContain("WARNING: local sign-in mode (no Clerk keys)");
+    expect(first.output()).toContain("listening on 127.0.0.1 only");
+    expect(first.output()).toMatch(/embedded store on mongodb:\/\/127\.0\.0\.1:\d+/);
+
+    // Not reachable on another interface of this machine.
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+    if (external) {
+      await expect(fetch(`http://${external}:${port}/healthz`)).rejects.toThrow();
+    }
+
+    const cookie = await signIn(port, "launcher-user");
+    const created = await fetch(`http://127.0.0.1:${port}/api/tenants`, {
+      method: "POST",
+      headers: { Cookie: cookie, "Content-Type": "application/json" },
+      body: JSON.stringify({ slug: "launched", cms: "storyblok" }),
+    });
+    expect(created.status).toBe(201);
+
+    // Ctrl-C reaches the whole process group, as in a terminal.
+    process.kill(-(first.child.pid as number), "SIGINT");
+    await first.exited;
+    const log = first.output();
+    expect(log).toContain("store stopped, data flushed");
+    expect(log.indexOf("store stopped")).toBeGreaterThan(log.lastIndexOf("GET /healthz"));
+    expect(fs.existsSync(path.join(dataDir, "db", "embedded-mongo.lock"))).toBe(false);
+
+    // The next start finds the data (and the generated session secret) again, without rebuilding.
+    const second = await launch(port);
+    expect(second.output()).not.toContain("building");
+    const listed = await fetch(`http://127.0.0.1:${port}/api/tenants`, { headers: { Cookie: cookie } });
+    expect(((await listed.json()) as { tenants: Array<{ slug: string }> }).tenants.map((t) => t.slug)).toEqual(["launched"]);
+    process.kill(-(second.child.pid as number), "SIGTERM");
+    await second.exited;
+    expect(second.output()).toContain("store stopped, data flushed");
+  }, 180_000);
+});
