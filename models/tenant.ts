@@ -42,6 +42,8 @@ const tenantSchema = new Schema(
     transformApiUrls: { type: Boolean, default: true },
     apiToken: { type: encryptedTokenSchema, default: null },
     apiTokenUpdatedAt: { type: Date, default: null },
+    /** Custom domains held, reserved with a conditional $inc so the plan's per-tenant limit holds. */
+    domainCount: { type: Number, default: 0, min: 0 },
     cacheVersions: {
       api: { type: Number, default: 1 },
       assets: { type: Number, default: 1 },
