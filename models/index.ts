@@ -1,7 +1,10 @@
 // Every model, for the connection to build their indexes before the first write.
-import { Account } from "./account";
-import { Domain } from "./domain";
-import { Tenant } from "./tenant";
+import { Account } from "./account.ts";
+import { DailyPathUsage } from "./daily-path-usage.ts";
+import { DailyUsage } from "./daily-usage.ts";
+import { Domain } from "./domain.ts";
+import { RequestLog } from "./request-log.ts";
+import { Tenant } from "./tenant.ts";
 
-export { Account, Domain, Tenant };
-export const allModels = [Tenant, Account, Domain];
+export { Account, DailyPathUsage, DailyUsage, Domain, RequestLog, Tenant };
+export const allModels = [Tenant, Account, Domain, DailyUsage, DailyPathUsage, RequestLog];

@@ -36,9 +36,10 @@ export const envSchema = z
         message: "must be a hostname",
       }),
     INGEST_KEY: optionalText.refine((v) => v === undefined || v.length >= 16, { message: "must be at least 16 characters" }),
-    TOKEN_ENCRYPTION_KEY: optionalText.refine((v) => v === undefined || Buffer.from(v, "base64").length === 32, {
-      message: "must be 32 bytes, base64-encoded (openssl rand -base64 32)",
-    }),
+    TOKEN_ENCRYPTION_KEY: optionalText.refine(
+      (v) => v === undefined || v.split(",").every((k) => Buffer.from(k.trim(), "base64").length === 32),
+      { message: "must be 32 bytes, base64-encoded (openssl rand -base64 32); to rotate, list the new key first: new,old" },
+    ),
     SESSION_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
     DNS_SERVERS: optionalText.refine((v) => v === undefined || v.split(",").every((s) => hostPort.test(s.trim())), {
       message: "must be a comma-separated list of host:port",
@@ -85,7 +86,8 @@ export function parseEnv(source: Record<string, string | undefined>) {
     proxyBaseUrl: e.PROXY_BASE_URL,
     cnameTarget: e.CNAME_TARGET.toLowerCase(),
     ingestKey: e.INGEST_KEY ?? secrets.ingestKey,
-    tokenEncryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY ?? secrets.tokenEncryptionKey, "base64"),
+    /** The first key encrypts; every key listed still decrypts what it encrypted (rotation). */
+    tokenEncryptionKeys: (e.TOKEN_ENCRYPTION_KEY ?? secrets.tokenEncryptionKey).split(",").map((k) => Buffer.from(k.trim(), "base64")),
     sessionSecret: e.SESSION_SECRET ?? secrets.sessionSecret,
     dnsServers: e.DNS_SERVERS?.split(",").map((s) => s.trim()),
     allowPrivateOrigins: e.ALLOW_PRIVATE_ORIGINS,

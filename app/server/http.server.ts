@@ -76,15 +76,23 @@ export function errorResponse(err: ApiError): Response {
   return json({ error: { ...body, ...err.extra } }, { status: err.status, headers: err.headers });
 }
 
-/** Reads a JSON body (415 unless application/json, 413 over 64 KiB, 400 if malformed) and validates it strictly. */
-export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+/**
+ * Reads a JSON body (415 unless application/json, 413 over the limit — 64 KiB unless the endpoint says otherwise —,
+ * 400 if malformed) and validates it strictly.
+ */
+export async function readJson<S extends z.ZodType>(
+  request: Request,
+  schema: S,
+  opts: { maxBytes?: number } = {},
+): Promise<z.infer<S>> {
+  const maxBytes = opts.maxBytes ?? MAX_BODY_BYTES;
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new ApiError("unsupported_media_type", "Request bodies must be application/json");
   }
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const text = await readLimited(request);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const text = await readLimited(request, maxBytes);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -106,11 +114,11 @@ export function queryOf(request: Request): Record<string, string> {
   return Object.fromEntries(new URL(request.url).searchParams);
 }
 
-function tooLarge(): ApiError {
-  return new ApiError("payload_too_large", `Request bodies are limited to ${MAX_BODY_BYTES / 1024} KiB`);
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError("payload_too_large", `Request bodies are limited to ${maxBytes / 1024} KiB`);
 }
 
-async function readLimited(request: Request): Promise<string> {
+async function readLimited(request: Request, maxBytes: number): Promise<string> {
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -119,9 +127,9 @@ async function readLimited(request: Request): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       await reader.cancel();
-      throw tooLarge();
+      throw tooLarge(maxBytes);
     }
     chunks.push(value);
   }

@@ -1,6 +1,8 @@
 // Tenants: create (slug uniqueness and plan limits under concurrency), list, read, partial update, delete, slug
 // availability, and the tenant value the API and pages show.
+import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { Domain } from "#models/domain.ts";
+import { RequestLog } from "#models/request-log.ts";
 import { Tenant, type TenantDoc } from "#models/tenant.ts";
 import {
   type CreateTenantInput,
@@ -136,13 +138,17 @@ export async function updateTenant(who: Caller, slug: string, body: UpdateTenant
   throw new ApiError("internal", "The tenant kept changing during the update; try again");
 }
 
-/** Deletes the tenant and its domains (its daily usage stays: quotas and billing outlive a tenant). */
+/** Deletes the tenant, its domains and its request logs (its daily usage stays: quotas and billing outlive a tenant). */
 export async function deleteTenant(who: Caller, slug: string) {
   const current = await findAccessibleTenant(who, slug);
   const { deletedCount } = await Tenant.deleteOne({ _id: current._id });
   if (deletedCount !== 1) throw notFound(`No tenant "${slug}"`);
   await releaseTenantSlot(current.billingSubject);
-  await Domain.deleteMany({ tenant: current._id });
+  await Promise.all([
+    Domain.deleteMany({ tenant: current._id }),
+    RequestLog.deleteMany({ tenant: current._id }),
+    DailyPathUsage.deleteMany({ tenant: current._id }),
+  ]);
   return { key: tenantKey(slug) };
 }
 

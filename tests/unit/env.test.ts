@@ -25,21 +25,22 @@ describe("parseEnv", () => {
       clerk: undefined,
       authMode: "local",
     });
-    expect(env.tokenEncryptionKey).toHaveLength(32);
+    expect(env.tokenEncryptionKeys).toHaveLength(1);
+    expect(env.tokenEncryptionKeys[0]).toHaveLength(32);
     expect(env.ingestKey.length).toBeGreaterThanOrEqual(16);
     const secrets = JSON.parse(fs.readFileSync(path.join(dir, "secrets.json"), "utf8"));
     expect(secrets).toEqual({
       ingestKey: env.ingestKey,
-      tokenEncryptionKey: env.tokenEncryptionKey.toString("base64"),
+      tokenEncryptionKey: env.tokenEncryptionKeys[0].toString("base64"),
       sessionSecret: env.sessionSecret,
     });
     expect(fs.statSync(path.join(dir, "secrets.json")).mode & 0o777).toBe(0o600);
     // The next start reuses them.
     const again = parseEnv({ DATA_DIR: dir });
-    expect([again.ingestKey, again.sessionSecret, again.tokenEncryptionKey.toString("hex")]).toEqual([
+    expect([again.ingestKey, again.sessionSecret, again.tokenEncryptionKeys[0].toString("hex")]).toEqual([
       env.ingestKey,
       env.sessionSecret,
-      env.tokenEncryptionKey.toString("hex"),
+      env.tokenEncryptionKeys[0].toString("hex"),
     ]);
   });
 
@@ -71,7 +72,9 @@ describe("parseEnv", () => {
       allowPrivateOrigins: true,
       originRules: { allowPrivate: true },
     });
-    expect(env.tokenEncryptionKey.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(env.tokenEncryptionKeys.map((k) => k.equals(Buffer.alloc(32, 7)))).toEqual([true]);
+    const rotated = parseEnv({ DATA_DIR: tmp(), TOKEN_ENCRYPTION_KEY: `${Buffer.alloc(32, 8).toString("base64")}, ${key}` });
+    expect(rotated.tokenEncryptionKeys.map((k) => k[0])).toEqual([8, 7]);
   });
 
   it("switches to Clerk mode with both keys, listening on every interface unless HOST says otherwise", () => {
@@ -88,6 +91,7 @@ describe("parseEnv", () => {
     [{ PROXY_BASE_URL: "http://edge.example.com" }, "PROXY_BASE_URL must contain {slug}"],
     [{ CNAME_TARGET: "not a host" }, "CNAME_TARGET must be a hostname"],
     [{ TOKEN_ENCRYPTION_KEY: "c2hvcnQ=" }, "TOKEN_ENCRYPTION_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)"],
+    [{ TOKEN_ENCRYPTION_KEY: `${Buffer.alloc(32).toString("base64")},c2hvcnQ=` }, "TOKEN_ENCRYPTION_KEY must be 32 bytes"],
     [{ DNS_SERVERS: "8.8.8.8" }, "DNS_SERVERS must be a comma-separated list of host:port"],
     [{ ALLOW_PRIVATE_ORIGINS: "yes" }, "ALLOW_PRIVATE_ORIGINS"],
     [{ CLERK_PUBLISHABLE_KEY: "pk_live_abc" }, "CLERK_SECRET_KEY set both CLERK_PUBLISHABLE_KEY and CLERK_SECRET_KEY (Clerk mode) or neither (local mode)"],
