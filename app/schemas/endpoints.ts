@@ -1,6 +1,6 @@
 // The catalog of JSON endpoints: paths, methods, parameters and the zod schemas of their bodies and responses.
 // The OpenAPI document is generated from it; each entry's schemas are the ones its route validates with.
-import type { z } from "zod";
+import { z } from "zod";
 import { errorSchema, healthSchema } from "./common.ts";
 import {
   createTenantSchema,
@@ -20,6 +20,7 @@ import {
   refreshCacheBodySchema,
   refreshCacheSchema,
 } from "./api-proxy.ts";
+import { deletedDomainSchema, domainHostnameBodySchema, domainHostnameQuerySchema, domainListSchema, domainSchema } from "./domain.ts";
 import { logsQuerySchema, logsSchema } from "./logs.ts";
 import {
   accountUsageSchema,
@@ -42,6 +43,8 @@ export interface Endpoint {
   auth: "session" | "ingest-key" | "none";
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The body may be left out (its fields can come in the query instead). */
+  bodyOptional?: boolean;
   ok: { status: number; description: string; schema: z.ZodType };
   /** The error statuses the contract names for this endpoint. */
   errors: number[];
@@ -51,7 +54,17 @@ const documented = { allowPrivate: false };
 
 export const errorResponseSchema = errorSchema;
 
+export const apiIndexSchema = z.object({ name: z.string(), description: z.string(), openapi: z.string(), tenants: z.string() });
+
 export const endpoints: Endpoint[] = [
+  {
+    method: "get",
+    path: "/api",
+    summary: "Where the API is described",
+    auth: "none",
+    ok: { status: 200, description: "Links to the OpenAPI document and the tenants collection", schema: apiIndexSchema },
+    errors: [],
+  },
   {
     method: "get",
     path: "/api/tenants",
@@ -129,6 +142,45 @@ export const endpoints: Endpoint[] = [
     query: bandwidthQuerySchema,
     ok: { status: 200, description: "One point per day, zero-filled", schema: bandwidthSchema },
     errors: [400, 401, 404],
+  },
+  {
+    method: "get",
+    path: "/api/tenants/{slug}/domains",
+    summary: "A tenant's custom domains, oldest first",
+    auth: "session",
+    ok: { status: 200, description: "The domains with their status, the DNS records to create and the last checks", schema: domainListSchema },
+    errors: [401, 404],
+  },
+  {
+    method: "post",
+    path: "/api/tenants/{slug}/domains",
+    summary: "Add a custom domain (pending until verified)",
+    auth: "session",
+    body: domainHostnameBodySchema,
+    ok: { status: 201, description: "The domain, pending, with the CNAME and TXT records to create", schema: domainSchema },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  },
+  {
+    method: "delete",
+    path: "/api/tenants/{slug}/domains",
+    summary: "Remove a custom domain (hostname in the query or the body)",
+    auth: "session",
+    query: domainHostnameQuerySchema.partial(),
+    body: domainHostnameBodySchema,
+    bodyOptional: true,
+    ok: { status: 200, description: "Removed", schema: deletedDomainSchema },
+    errors: [400, 401, 404, 413, 415],
+  },
+  {
+    method: "post",
+    path: "/api/tenants/{slug}/domains/verify",
+    summary: "Run a custom domain's DNS checks now (hostname in the body or the query)",
+    auth: "session",
+    query: domainHostnameQuerySchema.partial(),
+    body: domainHostnameBodySchema,
+    bodyOptional: true,
+    ok: { status: 200, description: "The domain with its new status and what each check expected and found", schema: domainSchema },
+    errors: [400, 401, 404, 413, 415],
   },
   {
     method: "get",

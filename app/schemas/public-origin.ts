@@ -85,6 +85,7 @@ function isPrivateV6(b: number[]): boolean {
   if (zeros(0, 16)) return true; // ::
   if (zeros(0, 15) && b[15] === 1) return true; // ::1
   if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return isPrivateV4(embeddedV4(12)); // ::ffff:a.b.c.d
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) return isPrivateV4(embeddedV4(12)); // ::ffff:0:a.b.c.d (SIIT)
   if (zeros(0, 12)) return true; // ::a.b.c.d (deprecated IPv4-compatible)
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) return isPrivateV4(embeddedV4(12)); // 64:ff9b::/96 NAT64
   if (b[0] === 0x20 && b[1] === 0x02) return isPrivateV4(embeddedV4(2)); // 2002::/16 6to4

@@ -25,8 +25,11 @@ export function encryptToken(plain: string, tenantId: string, keys: Buffer[] = e
 export function decryptToken(enc: EncryptedToken, tenantId: string, keys: Buffer[] = env.tokenEncryptionKeys): string {
   const key = keys.find((k) => keyIdOf(k) === enc.keyId);
   if (!key) throw new Error(`no encryption key with id ${enc.keyId} is configured (TOKEN_ENCRYPTION_KEY)`);
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(enc.iv, "base64"));
+  const tag = Buffer.from(enc.tag, "base64");
+  // A full-length tag only: GCM would otherwise check just the bytes given, and a shortened tag is forgeable.
+  if (tag.length !== 16) throw new Error("the token's authentication tag is not 16 bytes");
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(enc.iv, "base64"), { authTagLength: 16 });
   decipher.setAAD(Buffer.from(`api-token:${tenantId}`));
-  decipher.setAuthTag(Buffer.from(enc.tag, "base64"));
+  decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(Buffer.from(enc.ciphertext, "base64")), decipher.final()]).toString("utf8");
 }

@@ -13,7 +13,8 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
-const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
+/** A DNS server as Node's resolver takes it: an IP address (IPv6 in brackets) and a port. */
+const hostPort = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
 
 export const envSchema = z
   .object({
@@ -42,7 +43,7 @@ export const envSchema = z
     ),
     SESSION_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: "must be at least 32 characters" }),
     DNS_SERVERS: optionalText.refine((v) => v === undefined || v.split(",").every((s) => hostPort.test(s.trim())), {
-      message: "must be a comma-separated list of host:port",
+      message: "must be a comma-separated list of ip:port (IPv6 as [addr]:port)",
     }),
     ALLOW_PRIVATE_ORIGINS: flag,
     CLERK_PUBLISHABLE_KEY: optionalText.refine((v) => v === undefined || /^pk_(live|test)_/.test(v), {

@@ -109,6 +109,31 @@ export function validate<S extends z.ZodType>(schema: S, data: unknown, message 
   return result.data;
 }
 
+/** Whether the client sent a body: a request through a real server that has one says so in its headers. */
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  return request.headers.has("content-type") || request.headers.has("transfer-encoding") || (length !== null && Number(length) > 0);
+}
+
+/**
+ * For endpoints that take their parameters as a JSON body or as the query: the body when the request has one,
+ * else the query. Both at once is a 400, so that neither is silently ignored.
+ */
+export async function readJsonOrQuery<B extends z.ZodType, Q extends z.ZodObject>(
+  request: Request,
+  bodySchema: B,
+  querySchema: Q,
+): Promise<z.infer<B> | z.infer<Q>> {
+  const query = queryOf(request);
+  if (!hasBody(request)) return validate(querySchema, query, "Invalid query");
+  const both = Object.keys(query).filter((k) => k in querySchema.shape);
+  if (both.length) {
+    throw invalid("Invalid request", both.map((path) => ({ path, message: "must be given in the body or in the query, not both" })));
+  }
+  validate(querySchema.pick({}), query, "Invalid query");
+  return readJson(request, bodySchema);
+}
+
 /** The query string as a plain object (the last value wins for repeated keys). */
 export function queryOf(request: Request): Record<string, string> {
   return Object.fromEntries(new URL(request.url).searchParams);

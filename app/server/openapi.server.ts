@@ -47,7 +47,7 @@ function operation(e: Endpoint) {
     parameters,
     responses,
   };
-  if (e.body) op.requestBody = { required: true, content: { "application/json": { schema: jsonSchema(e.body, "input") } } };
+  if (e.body) op.requestBody = { required: !e.bodyOptional, content: { "application/json": { schema: jsonSchema(e.body, "input") } } };
   if (e.auth === "session") op.security = [{ bearerSession: [] }, { sessionCookie: [] }];
   if (e.auth === "ingest-key") op.security = [{ ingestKey: [] }];
   if (e.auth === "none") op.security = [];

@@ -6,11 +6,24 @@
 //
 // Adding a per-tenant endpoint is one line in TENANT_ENDPOINTS; adding a session or a tenant is one line in
 // SESSIONS / TENANTS plus its row or column in ACCESS (which a test checks against the contract rule).
+// The DNS server on loopback comes first: domain verification must not reach for the network.
+import "#tests/fixtures/dns-server.ts";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import * as analyticsRoute from "#app/routes/api.tenants.$slug.analytics.ts";
+import * as apiConfigRoute from "#app/routes/api.tenants.$slug.api-config.ts";
+import * as apiTokenRoute from "#app/routes/api.tenants.$slug.api-token.ts";
+import * as bandwidthRoute from "#app/routes/api.tenants.$slug.bandwidth-daily.ts";
+import * as domainsRoute from "#app/routes/api.tenants.$slug.domains.ts";
+import * as verifyRoute from "#app/routes/api.tenants.$slug.domains.verify.ts";
+import * as logsRoute from "#app/routes/api.tenants.$slug.logs.ts";
+import * as refreshRoute from "#app/routes/api.tenants.$slug.refresh-cache.ts";
 import * as tenantRoute from "#app/routes/api.tenants.$slug.ts";
+import * as tenantUsageRoute from "#app/routes/api.tenants.$slug.usage.ts";
+import * as accountUsageRoute from "#app/routes/api.tenants.usage.ts";
 import * as slugAvailabilityRoute from "#app/routes/api.tenants.slug-availability.ts";
 import * as tenantsRoute from "#app/routes/api.tenants.ts";
 import type { TenantValue } from "#app/schemas/tenant.ts";
+import { Account } from "#models/account.ts";
 import { type Who, localCookie } from "#tests/fixtures/auth.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { type RouteModule, call, read } from "#tests/fixtures/http.ts";
@@ -74,7 +87,22 @@ interface TenantEndpoint {
   okStatus: number;
   /** Further checks of an allowed answer (`before` is the tenant as its owner read it just before the call). */
   checkOk?: (res: Reply, ctx: { slug: Slug; before: TenantValue }) => Promise<void> | void;
+  /** What the tenant needs before the case (run as its owner), so that a refusal can only come from access. */
+  setup?: (slug: Slug) => Promise<void>;
 }
+
+/** Adds a custom domain to a tenant as its owner (already there is fine). */
+async function ownerAddsDomain(slug: Slug, hostname: string) {
+  const res = await call(domainsRoute, `/api/tenants/${slug}/domains`, {
+    method: "POST",
+    json: { hostname },
+    params: { slug },
+    cookie: cookies[seedOf(slug).owner],
+  });
+  expect([201, 409], `adding ${hostname} to ${slug}`).toContain(res.status);
+}
+
+const domainOf = (slug: string) => `cdn.${slug}.com`;
 
 const TENANT_ENDPOINTS: TenantEndpoint[] = [
   {
@@ -107,6 +135,75 @@ const TENANT_ENDPOINTS: TenantEndpoint[] = [
       expect(res.body).toEqual({ ok: true, key: `tenant:${slug}` });
       expect(await readAsOwner(slug)).toBeNull();
     },
+  },
+  { name: "GET …/analytics", route: analyticsRoute, method: "GET", url: (s) => `/api/tenants/${s}/analytics?period=7d`, okStatus: 200 },
+  { name: "GET …/bandwidth-daily", route: bandwidthRoute, method: "GET", url: (s) => `/api/tenants/${s}/bandwidth-daily`, okStatus: 200 },
+  { name: "GET …/usage", route: tenantUsageRoute, method: "GET", url: (s) => `/api/tenants/${s}/usage?period=30d`, okStatus: 200 },
+  { name: "GET …/logs", route: logsRoute, method: "GET", url: (s) => `/api/tenants/${s}/logs?limit=5`, okStatus: 200 },
+  {
+    name: "POST …/refresh-cache",
+    route: refreshRoute,
+    method: "POST",
+    url: (s) => `/api/tenants/${s}/refresh-cache`,
+    body: { type: "all" },
+    okStatus: 200,
+    checkOk: (res, { before }) =>
+      expect(res.body).toEqual({ ok: true, versions: { api: before.cacheVersions.api + 1, assets: before.cacheVersions.assets + 1 } }),
+  },
+  {
+    name: "PUT …/api-config",
+    route: apiConfigRoute,
+    method: "PUT",
+    url: (s) => `/api/tenants/${s}/api-config`,
+    body: { apiOrigin: "https://cdn.contentful.com", apiAuthMode: "token" },
+    okStatus: 200,
+    checkOk: async (res, { slug }) => {
+      expect(res.body).toMatchObject({ apiOrigin: "https://cdn.contentful.com", apiAuthMode: "token" });
+      expect(await readAsOwner(slug)).toMatchObject({ apiOrigin: "https://cdn.contentful.com", apiAuthMode: "token" });
+    },
+  },
+  {
+    name: "PUT …/api-token",
+    route: apiTokenRoute,
+    method: "PUT",
+    url: (s) => `/api/tenants/${s}/api-token`,
+    body: { token: "isolation-secret-token" },
+    okStatus: 200,
+    checkOk: async (res, { slug }) => expect(await readAsOwner(slug)).toMatchObject({ apiTokenSet: true }),
+  },
+  {
+    name: "GET …/domains",
+    route: domainsRoute,
+    method: "GET",
+    url: (s) => `/api/tenants/${s}/domains`,
+    okStatus: 200,
+    setup: (slug) => ownerAddsDomain(slug, domainOf(slug)),
+    checkOk: (res, { slug }) => expect((res.body as { domains: Array<{ hostname: string }> }).domains.map((d) => d.hostname)).toEqual([domainOf(slug)]),
+  },
+  {
+    name: "POST …/domains",
+    route: domainsRoute,
+    method: "POST",
+    url: (s) => `/api/tenants/${s}/domains`,
+    body: { hostname: "www.isolation-added.com" },
+    okStatus: 201,
+  },
+  {
+    name: "DELETE …/domains",
+    route: domainsRoute,
+    method: "DELETE",
+    url: (s) => `/api/tenants/${s}/domains?hostname=${domainOf(s)}`,
+    okStatus: 200,
+    setup: (slug) => ownerAddsDomain(slug, domainOf(slug)),
+  },
+  {
+    name: "POST …/domains/verify",
+    route: verifyRoute,
+    method: "POST",
+    url: (s) => `/api/tenants/${s}/domains/verify?hostname=${domainOf(s)}`,
+    okStatus: 200,
+    setup: (slug) => ownerAddsDomain(slug, domainOf(slug)),
+    checkOk: (res, { slug }) => expect(res.body).toMatchObject({ hostname: domainOf(slug), status: "pending" }),
   },
 ];
 
@@ -158,6 +255,10 @@ async function recreate(seed: Seed) {
 
 beforeAll(async () => {
   await resetDb();
+  // Every billing subject is on pro by its Account too: a plan limit applies with whoever calls, so that a session
+  // allowed into another subject's tenant (an org member in a personal tenant, say) is not stopped by it.
+  const subjects = ["user:user_alice", "user:user_bob", "user:user_carol", "org:org_one", "org:org_two"];
+  await Account.insertMany(subjects.map((subject) => ({ subject, plan: "pro" as const })));
   for (const name of SESSION_NAMES) cookies[name] = await localCookie(SESSIONS[name]);
   for (const seed of TENANTS) await recreate(seed);
 });
@@ -201,6 +302,7 @@ describe.each(TENANT_ENDPOINTS)("$name", (endpoint) => {
       const title = `${tenant.slug} as ${session}: ${allowed ? `allowed, ${endpoint.okStatus}` : "404 exactly as if missing"}`;
 
       it(title, async () => {
+        await endpoint.setup?.(tenant.slug);
         const before = await snapshot();
         const target = before[tenant.slug] as TenantValue;
         expect(target, `${tenant.slug} exists before the case`).not.toBeNull();
@@ -246,7 +348,7 @@ describe("GET /api/tenants", () => {
       const expected = TENANTS.filter((t) => ACCESS[session][t.slug])
         .map((t) => values[t.slug] as TenantValue)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-        .map((v) => ({ slug: v.slug, cms: v.cms, proxyBase: v.proxyBase, createdAt: v.createdAt, updatedAt: v.updatedAt, domains: 0 }));
+        .map((v) => ({ slug: v.slug, cms: v.cms, proxyBase: v.proxyBase, createdAt: v.createdAt, updatedAt: v.updatedAt, domains: expect.any(Number) }));
       expect(new Set(expected.map((t) => t.createdAt)).size, "distinct creation times").toBe(expected.length);
 
       const res = await read(await call(tenantsRoute, "/api/tenants", { cookie: cookies[session] }));
@@ -267,6 +369,26 @@ describe("GET /api/tenants/slug-availability", () => {
         expect(res.status, slug).toBe(200);
         expect(res.body, slug).toEqual(slug === MISSING ? { slug, available: true } : { slug, available: false, reason: "taken" });
       }
+    });
+  }
+});
+
+describe("GET /api/tenants/usage", () => {
+  // Account usage is the caller's billing subject's: its own tenants, or its active organization's.
+  const SUBJECT_TENANTS: Record<SessionName, Slug[]> = {
+    alice: ["iso-alice"],
+    aliceInOrgOne: ["iso-alice-org"],
+    bob: ["iso-bob"],
+    bobInOrgOne: ["iso-alice-org"],
+    bobInOrgTwo: [],
+    carol: [],
+  };
+  for (const session of SESSION_NAMES) {
+    it(`as ${session}: only its billing subject's tenants`, async () => {
+      const res = await read(await call(accountUsageRoute, "/api/tenants/usage", { cookie: cookies[session] }));
+      expect(res.status).toBe(200);
+      const listed = (res.body as { tenants: Array<{ slug: string }> }).tenants.map((t) => t.slug).sort();
+      expect(listed).toEqual([...SUBJECT_TENANTS[session]].sort());
     });
   }
 });

@@ -34,6 +34,20 @@ describe("GET /api/openapi.json", () => {
         "PUT /api/tenants/{slug}",
         "DELETE /api/tenants/{slug}",
         "GET /healthz",
+        "GET /api",
+        "GET /api/tenants/usage",
+        "GET /api/tenants/{slug}/analytics",
+        "GET /api/tenants/{slug}/bandwidth-daily",
+        "GET /api/tenants/{slug}/domains",
+        "POST /api/tenants/{slug}/domains",
+        "DELETE /api/tenants/{slug}/domains",
+        "POST /api/tenants/{slug}/domains/verify",
+        "GET /api/tenants/{slug}/logs",
+        "POST /api/tenants/{slug}/refresh-cache",
+        "PUT /api/tenants/{slug}/api-config",
+        "PUT /api/tenants/{slug}/api-token",
+        "GET /api/tenants/{slug}/usage",
+        "POST /api/usage/ingest",
       ]),
     );
   });
@@ -88,6 +102,16 @@ describe("GET /api/openapi.json", () => {
       properties: { error: { properties: { code: { enum: expect.arrayContaining(["unauthorized", "plan_limit", "slug_taken"]) } } } },
     });
     expect((doc.paths["/healthz"].get as { security: unknown[] }).security).toEqual([]);
+    expect((doc.paths["/api/usage/ingest"].post as { security: unknown[] }).security).toEqual([{ ingestKey: [] }]);
+    const logs = doc.paths["/api/tenants/{slug}/logs"].get as { parameters: Array<{ name: string }> };
+    expect(logs.parameters.map((p) => p.name)).toEqual(["slug", "limit", "cursor", "status", "cache", "kind", "path", "from", "to"]);
+    const config = doc.paths["/api/tenants/{slug}/api-config"].put as {
+      requestBody: { content: { "application/json": { schema: { properties: Record<string, unknown>; required: string[] } } } };
+    };
+    expect(config.requestBody.content["application/json"].schema.required.sort()).toEqual(["apiAuthMode", "apiOrigin"]);
+    expect(config.requestBody.content["application/json"].schema.properties.token).toEqual({ not: {} });
+    const verify = doc.paths["/api/tenants/{slug}/domains/verify"].post as { requestBody: { required: boolean } };
+    expect(verify.requestBody.required).toBe(false);
   });
 
   it("gives every operation a unique operationId", async () => {
@@ -95,5 +119,15 @@ describe("GET /api/openapi.json", () => {
     const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toContain("getApiTenantsSlug");
+  });
+});
+
+describe("GET /api", () => {
+  it("points at the OpenAPI document", async () => {
+    const index = await import("#app/routes/api._index.ts");
+    const res = await read(await call(index, "/api"));
+    expect(res.status).toBe(200);
+    expect(res.cacheControl).toBe("no-store");
+    expect(res.body).toEqual({ name: "cms-edge", description: "Tenants API of the CMS edge", openapi: "/api/openapi.json", tenants: "/api/tenants" });
   });
 });

@@ -55,6 +55,7 @@ describe("originProblem", () => {
     "https://[::ffff:7f00:1]/",
     "https://[::ffff:169.254.169.254]/",
     "https://[::ffff:a9fe:a9fe]/",
+    "https://[::ffff:0:7f00:1]/",
     "https://[::127.0.0.1]/",
     "https://[64:ff9b::10.0.0.1]/",
     "https://[2002:c0a8:0101::1]/",
