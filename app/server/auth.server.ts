@@ -80,6 +80,11 @@ export function accessFilter(who: Caller): Record<string, unknown> {
   return { $or: [{ ownerId: who.userId }, ...(who.orgId ? [{ orgId: who.orgId }] : [])] };
 }
 
+/** The same rule as `accessFilter`, for a tenant already read. */
+export function canAccess(who: Caller, tenant: { ownerId: string; orgId?: string | null }): boolean {
+  return tenant.ownerId === who.userId || (who.orgId !== null && tenant.orgId === who.orgId);
+}
+
 /** Starts a local-mode session (the local sign-in page) and returns its Set-Cookie header. */
 export async function startLocalSession(input: { userId: string; orgId?: string; plan: Plan }): Promise<string> {
   const session = await localSessions.getSession();

@@ -14,7 +14,7 @@ import {
   resolveTenantUpdate,
   tenantKey,
 } from "#app/schemas/tenant.ts";
-import { type Caller, accessFilter } from "./auth.server";
+import { type Caller, accessFilter, canAccess } from "./auth.server";
 import { PLANS, releaseTenantSlot, reserveTenantSlot, resolvePlan } from "./billing.server";
 import { connectDb } from "./db.server";
 import { env } from "./env.server";
@@ -54,22 +54,23 @@ export function toTenantValue(doc: TenantDoc): TenantValue {
   } as TenantValue;
 }
 
-/** The tenant, if the caller may access it; otherwise exactly what a missing tenant looks like. */
+/**
+ * The tenant, if the caller may access it; otherwise exactly what a missing tenant looks like. Looked up by its
+ * unique slug alone (one index probe) and checked here, with the same rule as `accessFilter`.
+ */
 export async function findAccessibleTenant(who: Caller, slug: string): Promise<TenantDoc> {
   await connectDb();
-  const doc = await Tenant.findOne({ slug, ...accessFilter(who) }).lean<TenantDoc>();
-  if (!doc) throw notFound(`No tenant "${slug}"`);
+  const doc = await Tenant.findOne({ slug }).lean<TenantDoc>();
+  if (!doc || !canAccess(who, doc)) throw notFound(`No tenant "${slug}"`);
   return doc;
 }
 
 export async function listTenants(who: Caller) {
   await connectDb();
-  const docs = await Tenant.find(accessFilter(who)).sort({ createdAt: -1, _id: -1 }).lean<TenantDoc[]>();
-  const counts = await Domain.aggregate<{ _id: unknown; n: number }>([
-    { $match: { tenant: { $in: docs.map((d) => d._id) } } },
-    { $group: { _id: "$tenant", n: { $sum: 1 } } },
-  ]);
-  const byTenant = new Map(counts.map((c) => [String(c._id), c.n]));
+  // domainCount is kept with every add and remove of a domain (it is the plan slot counter): no second query.
+  const docs = await Tenant.find(accessFilter(who), { slug: 1, cms: 1, createdAt: 1, updatedAt: 1, domainCount: 1 })
+    .sort({ createdAt: -1, _id: -1 })
+    .lean<TenantDoc[]>();
   return {
     total: docs.length,
     tenants: docs.map((d) => ({
@@ -78,7 +79,7 @@ export async function listTenants(who: Caller) {
       proxyBase: proxyBaseFor(d.slug),
       createdAt: iso(d.createdAt) as string,
       updatedAt: iso(d.updatedAt) as string,
-      domains: byTenant.get(String(d._id)) ?? 0,
+      domains: d.domainCount ?? 0,
     })),
   };
 }

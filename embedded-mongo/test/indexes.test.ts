@@ -617,6 +617,15 @@ describe("index use, proven by explain('executionStats')", () => {
     expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => 1000 + i));
   });
 
+  it("an $or whose branches are all indexed examines only the documents of its branches", async () => {
+    const filter = { $or: [{ email: "user10@x.io" }, { n: { $gte: 4990 } }, { _id: 7 }] } as Document;
+    const explain = await big.find(filter).explain("executionStats");
+    expect(stats(explain).nReturned).toBe(12);
+    expect(stats(explain).totalDocsExamined).toBe(12);
+    const ids = (await big.find(filter).toArray()).map((d) => Number(d._id)).sort((a, b) => a - b);
+    expect(ids).toEqual([7, 10, 4990, 4991, 4992, 4993, 4994, 4995, 4996, 4997, 4998, 4999]);
+  });
+
   it("sort + limit on a compound index with an equality prefix examines at most `limit` documents", async () => {
     const cursor = () => big.find({ tenant: "t3" }).sort({ ts: -1 }).limit(10);
     const explain = await cursor().explain("executionStats");

@@ -2,6 +2,7 @@
 // GET/POST /api/tenants, slug availability, GET/PUT/DELETE /api/tenants/{slug}, the API's 404.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as apiNotFound from "#app/routes/api.$.ts";
+import * as domainsRoute from "#app/routes/api.tenants.$slug.domains.ts";
 import * as tenantRoute from "#app/routes/api.tenants.$slug.ts";
 import * as availability from "#app/routes/api.tenants.slug-availability.ts";
 import * as tenants from "#app/routes/api.tenants.ts";
@@ -340,11 +341,10 @@ describe("GET /api/tenants", () => {
     for (const slug of ["list-one", "list-two", "list-three"]) {
       expect((await create(cookie, { slug, cms: "cloudinary", cloudName: "demo" })).status).toBe(201);
     }
-    const two = await Tenant.findOne({ slug: "list-two" }).lean();
-    await Domain.create([
-      { tenant: two?._id, hostname: "cdn.list-two.example", token: "t1" },
-      { tenant: two?._id, hostname: "img.list-two.example", token: "t2" },
-    ]);
+    for (const hostname of ["cdn.list-two.com", "img.list-two.com"]) {
+      const added = await call(domainsRoute, "/api/tenants/list-two/domains", { method: "POST", json: { hostname }, params: { slug: "list-two" }, cookie });
+      expect(added.status).toBe(201);
+    }
     const res = await read(await call(tenants, "/api/tenants", { cookie }));
     expect(res.status).toBe(200);
     expectJsonHeaders(res);

@@ -84,7 +84,7 @@ export function runQuery(coll: Collection | undefined, filter: Doc | undefined, 
   }
 
   const constraints = analyze(filter ?? {});
-  const source = chooseSource(coll, constraints, sort, hinted);
+  const source = chooseSource(coll, constraints, sort, hinted, filter);
   stats.stage = source.stage;
   stats.indexName = source.index?.name;
   // A point lookup that covers every condition of the filter decides the match by itself.
@@ -209,6 +209,7 @@ function chooseSource(
   constraints: Map<string, Constraint>,
   sort: SortSpec | undefined,
   hinted: Index | undefined,
+  filter?: Doc,
 ): Source {
   const idEq = constraints.get("_id")?.eq;
   if (idEq && !hinted) {
@@ -245,6 +246,38 @@ function chooseSource(
   }
 
   if (best) return indexSource(best.index, best.prefix, best.range, constraints, sort);
+
+  // A top-level $or whose every branch an index can serve: the union of the branches' candidates.
+  const branches = !hinted && Array.isArray(filter?.$or) ? (filter.$or as unknown[]) : undefined;
+  if (branches && branches.length > 0 && branches.every(isDocument)) {
+    const sources: Source[] = [];
+    for (const branch of branches as Doc[]) {
+      const merged = analyze(branch, new Map([...constraints].map(([k, c]) => [k, { ...c }])));
+      const s = chooseSource(coll, merged, undefined, undefined);
+      if (s.stage === "COLLSCAN") {
+        sources.length = 0;
+        break;
+      }
+      sources.push(s);
+    }
+    if (sources.length) {
+      return {
+        stage: "IXSCAN",
+        index: sources.find((s) => s.index)?.index,
+        ordered: false,
+        *ids(stats) {
+          const seen = new Set<string>();
+          for (const s of sources) {
+            for (const id of s.ids(stats)) {
+              if (seen.has(id)) continue;
+              seen.add(id);
+              yield id;
+            }
+          }
+        },
+      };
+    }
+  }
 
   // No constraint an index can serve: an index can still hand out documents in the requested order.
   if (sort) {
