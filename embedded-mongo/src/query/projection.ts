@@ -6,6 +6,8 @@ import { type Doc, cloneDeep, getPath, isDocument } from "../storage/paths";
 /** A function projecting one stored document, or undefined when there is nothing to project. */
 export function projector(projection: Doc | undefined, filter: Doc | undefined): ((doc: Doc) => Doc) | undefined {
   if (!projection || Object.keys(projection).length === 0) return undefined;
+  const simple = topLevelFields(projection);
+  if (simple) return simple;
   const exclusionStyle = exclusionWithSlices(projection);
   if (exclusionStyle) return exclusionStyle;
   let query: Query;
@@ -74,4 +76,35 @@ function removePath(doc: unknown, parts: string[]): void {
   if (!isDocument(doc)) return;
   if (parts.length === 1) delete doc[parts[0]];
   else removePath(doc[parts[0]], parts.slice(1));
+}
+
+/**
+ * The common case without mingo: only top-level field names with 1/true (inclusion, `_id` unless excluded) or
+ * 0/false (exclusion). Values are shared with the stored document, which is immutable.
+ */
+function topLevelFields(projection: Doc): ((doc: Doc) => Doc) | undefined {
+  const entries = Object.entries(projection);
+  if (!entries.every(([k, v]) => !k.includes(".") && !k.startsWith("$") && (v === 0 || v === 1 || v === true || v === false))) {
+    return undefined;
+  }
+  const included = entries.filter(([k, v]) => k !== "_id" && (v === 1 || v === true)).map(([k]) => k);
+  const excluded = entries.filter(([k, v]) => k !== "_id" && (v === 0 || v === false)).map(([k]) => k);
+  if (included.length && excluded.length) return undefined; // mingo reports the mix as an error
+  const withId = projection._id === undefined || projection._id === 1 || projection._id === true;
+  // `{ _id: 1 }` alone is an inclusion of _id only; `{ _id: 0 }` alone excludes it.
+  if (included.length || (excluded.length === 0 && withId)) {
+    return (doc) => {
+      const out: Doc = {};
+      if (withId && doc._id !== undefined) out._id = doc._id;
+      for (const k of included) if (doc[k] !== undefined) out[k] = doc[k];
+      return out;
+    };
+  }
+  const drop = new Set(excluded);
+  if (!withId) drop.add("_id");
+  return (doc) => {
+    const out: Doc = {};
+    for (const k of Object.keys(doc)) if (!drop.has(k)) out[k] = doc[k];
+    return out;
+  };
 }
