@@ -46,46 +46,48 @@ async function dailyRows(tenant: Types.ObjectId, start: Date, end: Date) {
 
 export async function tenantAnalytics(who: Caller, slug: string, period: Period = resolvePeriod("current_month")) {
   const tenant = await findAccessibleTenant(who, slug);
-  const match = { $match: { tenant: tenant._id, day: { $gte: period.start, $lt: period.end } } };
-  const [facets] = await DailyUsage.aggregate<{
-    totals: Array<Sums & { s2xx: number; s3xx: number; s4xx: number; s5xx: number }>;
-    asset: Sums[];
-    api: Sums[];
-  }>([
-    match,
-    {
-      $facet: {
-        totals: [
-          {
-            $group: {
-              _id: null,
-              ...sumOf(""),
-              s2xx: { $sum: "$status.s2xx" },
-              s3xx: { $sum: "$status.s3xx" },
-              s4xx: { $sum: "$status.s4xx" },
-              s5xx: { $sum: "$status.s5xx" },
+  const inPeriod = { tenant: tenant._id, day: { $gte: period.start, $lt: period.end } };
+  const [[facets], topPaths] = await Promise.all([
+    DailyUsage.aggregate<{
+      totals: Array<Sums & { s2xx: number; s3xx: number; s4xx: number; s5xx: number }>;
+      asset: Sums[];
+      api: Sums[];
+      daily: Array<Sums & { _id: Date }>;
+    }>([
+      { $match: inPeriod },
+      {
+        $facet: {
+          totals: [
+            {
+              $group: {
+                _id: null,
+                ...sumOf(""),
+                s2xx: { $sum: "$status.s2xx" },
+                s3xx: { $sum: "$status.s3xx" },
+                s4xx: { $sum: "$status.s4xx" },
+                s5xx: { $sum: "$status.s5xx" },
+              },
             },
-          },
-        ],
-        asset: [{ $group: { _id: null, ...sumOf("asset.") } }],
-        api: [{ $group: { _id: null, ...sumOf("api.") } }],
+          ],
+          asset: [{ $group: { _id: null, ...sumOf("asset.") } }],
+          api: [{ $group: { _id: null, ...sumOf("api.") } }],
+          daily: [{ $group: { _id: "$day", ...sumOf("") } }],
+        },
       },
-    },
+    ]),
+    DailyPathUsage.aggregate<{ _id: string; requests: number; bytes: number }>([
+      { $match: inPeriod },
+      { $group: { _id: "$path", requests: { $sum: "$requests" }, bytes: { $sum: "$bytes" } } },
+      { $sort: { requests: -1, bytes: -1, _id: 1 } },
+      { $limit: TOP_PATHS },
+    ]),
   ]);
   const totals = facets?.totals[0] ?? { ...zero, s2xx: 0, s3xx: 0, s4xx: 0, s5xx: 0 };
   const split = (s: Sums | undefined) => {
     const v = s ?? zero;
     return { requests: v.requests, bandwidthBytes: v.bytes, cacheHitRatio: hitRatio(v.hits, v.misses, v.bypasses) };
   };
-  const [rows, topPaths] = await Promise.all([
-    dailyRows(tenant._id, period.start, period.end),
-    DailyPathUsage.aggregate<{ _id: string; requests: number; bytes: number }>([
-      { $match: { tenant: tenant._id, day: { $gte: period.start, $lt: period.end } } },
-      { $group: { _id: "$path", requests: { $sum: "$requests" }, bytes: { $sum: "$bytes" } } },
-      { $sort: { requests: -1, bytes: -1, _id: 1 } },
-      { $limit: TOP_PATHS },
-    ]),
-  ]);
+  const rows = facets?.daily ?? [];
   const byDay = new Map(rows.map((r) => [dayKey(new Date(r._id)), r]));
   return {
     slug: tenant.slug,
