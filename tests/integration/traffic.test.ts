@@ -1,5 +1,6 @@
 // Traffic in, numbers out: POST /api/usage/ingest records a known set of events, and analytics, daily bandwidth,
 // tenant usage, account usage and request logs report them to the unit.
+import type { Types } from "mongoose";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as analyticsRoute from "#app/routes/api.tenants.$slug.analytics.ts";
 import * as bandwidthRoute from "#app/routes/api.tenants.$slug.bandwidth-daily.ts";
@@ -74,6 +75,7 @@ const rejected: Ev[] = [
 ];
 
 let owner: string;
+let goneId: Types.ObjectId | undefined;
 const keyHeader = () => ({ "X-Ingest-Key": env.ingestKey });
 const postIngest = (json: unknown, headers: Record<string, string> = keyHeader()) => call(ingest, "/api/usage/ingest", { method: "POST", json, headers });
 const get = (route: Parameters<typeof call>[0], url: string, slug = "stats-co", cookie = owner) => call(route, url, { params: { slug }, cookie });
@@ -90,6 +92,8 @@ beforeAll(async () => {
   expect(res.contentType).toBe("application/json; charset=utf-8");
   expect(res.cacheControl).toBe("no-store");
   expect(res.body).toEqual({ ok: true, accepted: main.length, rejected: rejected.length });
+  goneId = (await Tenant.findOne({ slug: "stats-gone" }).lean())?._id;
+  expect(await RequestLog.countDocuments({ tenant: goneId })).toBe(1);
   const gone = await call(tenantRoute, "/api/tenants/stats-gone", { method: "DELETE", params: { slug: "stats-gone" }, cookie: owner });
   expect(gone.status).toBe(200);
 });
@@ -169,6 +173,7 @@ describe("POST /api/usage/ingest", () => {
     const logsOf = async (slug: string) => RequestLog.countDocuments({ tenant: (await Tenant.findOne({ slug }).lean())?._id });
     expect([await logsOf("stats-co"), await logsOf("stats-two")]).toEqual([11, 1]);
     expect(await Tenant.countDocuments({ slug: "stats-gone" })).toBe(0);
+    expect(await RequestLog.countDocuments({ tenant: goneId })).toBe(0);
     expect(await DailyUsage.countDocuments({ slug: "stats-gone" })).toBe(1);
   });
 });
