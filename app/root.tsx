@@ -1,30 +1,48 @@
-// The document: Clerk's provider in Clerk mode, the local sign-in banner in local mode, and the page outlet.
-import { ClerkApp } from "@clerk/remix";
+// The document: Clerk's provider in Clerk mode, the local sign-in banner in local mode, the header, the global
+// navigation bar, the toast of the last mutation, and the page.
+import { ClerkApp, SignOutButton } from "@clerk/remix";
 import { rootAuthLoader } from "@clerk/remix/ssr.server";
-import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/node";
+import { type LinksFunction, type LoaderFunctionArgs, json } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData } from "@remix-run/react";
+import { AppHeader, PendingBar, ToastView } from "#app/components/shell.tsx";
 import { getCaller } from "#app/server/auth.server.ts";
 import { env } from "#app/server/env.server.ts";
+import { takeToast } from "#app/server/toast.server.ts";
 import stylesheet from "./styles.css";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
+export const links: LinksFunction = () => [
+  { rel: "stylesheet", href: stylesheet },
+  { rel: "icon", href: "/favicon.ico" },
+];
 
 export async function loader(args: LoaderFunctionArgs) {
+  const { toast, setCookie } = await takeToast(args.request);
+  const headers: Record<string, string> = setCookie ? { "Set-Cookie": setCookie } : {};
   if (env.clerk) {
     const { publishableKey, secretKey, jwtKey } = env.clerk;
-    return rootAuthLoader(args, () => ({ authMode: "clerk" as const, user: null }), {
-      publishableKey,
-      secretKey,
-      jwtKey,
-      signInUrl: "/sign-in",
-    });
+    return rootAuthLoader(
+      args,
+      async ({ request }) => {
+        const who = await getCaller({ request, params: {}, context: args.context }, { forApi: false });
+        const user = who ? { userId: who.userId, orgId: who.orgId } : null;
+        return json({ authMode: "clerk" as const, user, toast }, { headers });
+      },
+      { publishableKey, secretKey, jwtKey, signInUrl: "/sign-in" },
+    );
   }
   const who = await getCaller(args, { forApi: false });
-  return { authMode: "local" as const, user: who ? { userId: who.userId, orgId: who.orgId } : null };
+  const user = who ? { userId: who.userId, orgId: who.orgId } : null;
+  return json({ authMode: "local" as const, user, toast }, { headers });
+}
+
+interface RootData {
+  authMode: "clerk" | "local";
+  user: { userId: string; orgId: string | null } | null;
+  toast: { kind: "success" | "error"; message: string } | null;
 }
 
 function Document() {
-  const data = useLoaderData<typeof loader>() as { authMode: "clerk" | "local" };
+  const data = useLoaderData<typeof loader>() as unknown as RootData;
   return (
     <html lang="en">
       <head>
@@ -35,12 +53,17 @@ function Document() {
         <Links />
       </head>
       <body>
+        <PendingBar />
         {data.authMode === "local" ? (
-          <p className="local-banner" role="status">
+          <p className="local-banner" role="note">
             Local sign-in — not for production
           </p>
         ) : null}
-        <Outlet />
+        <AppHeader user={data.user} authMode={data.authMode} signOut={data.authMode === "clerk" ? <SignOutButton /> : null} />
+        <ToastView toast={data.toast} />
+        <main id="main">
+          <Outlet />
+        </main>
         <ScrollRestoration />
         <Scripts />
       </body>
@@ -51,6 +74,6 @@ function Document() {
 const ClerkDocument = ClerkApp(Document);
 
 export default function Root() {
-  const data = useLoaderData<typeof loader>() as { authMode: "clerk" | "local" };
+  const data = useLoaderData<typeof loader>() as unknown as RootData;
   return data.authMode === "clerk" ? <ClerkDocument /> : <Document />;
 }

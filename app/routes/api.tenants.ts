@@ -8,7 +8,8 @@ import { createTenant, listTenants } from "#app/server/tenants.server.ts";
 const route = apiRoute({
   async GET(args) {
     const who = await requireApiCaller(args);
-    return json(await listTenants(who));
+    const { total, tenants } = await listTenants(who);
+    return json({ total, tenants: tenants.map(({ id: _id, ...t }) => t) });
   },
   async POST(args) {
     const who = await requireApiCaller(args);

@@ -74,6 +74,7 @@ export async function listTenants(who: Caller) {
   return {
     total: docs.length,
     tenants: docs.map((d) => ({
+      id: d._id,
       slug: d.slug,
       cms: d.cms as TenantValue["cms"],
       proxyBase: proxyBaseFor(d.slug),

@@ -79,3 +79,14 @@ export async function accountUsage(who: Caller, period: Period = resolvePeriod("
     },
   };
 }
+
+/** This calendar month's requests and bandwidth of each of the given tenants (UTC), for lists. */
+export async function monthUsageByTenant(tenantIds: Types.ObjectId[], now: Date = new Date()) {
+  await connectDb();
+  const month = resolvePeriod("current_month", now);
+  const rows = await DailyUsage.aggregate<{ _id: Types.ObjectId; requests: number; bytes: number }>([
+    { $match: { tenant: { $in: tenantIds }, day: { $gte: month.start, $lt: month.end } } },
+    { $group: { _id: "$tenant", requests: { $sum: "$requests" }, bytes: { $sum: "$bytes" } } },
+  ]);
+  return new Map(rows.map((r) => [String(r._id), { requests: r.requests, bandwidthBytes: r.bytes }]));
+}

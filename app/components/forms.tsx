@@ -1,0 +1,189 @@
+// Form pieces wired to conform: a <Form> shell that shows form-level errors and moves focus to the first error,
+// and fields whose label, hint, errors, aria-invalid and aria-describedby come from one place.
+import {
+  type FieldMetadata,
+  type FormMetadata,
+  getFormProps,
+  getInputProps,
+  getSelectProps,
+  getTextareaProps,
+} from "@conform-to/react";
+import { Form, useNavigation } from "@remix-run/react";
+import { type ReactNode, createContext, useContext, useEffect, useRef } from "react";
+
+const FirstError = createContext<string | undefined>(undefined);
+
+interface ShellProps {
+  form: FormMetadata<Record<string, unknown>, string[]>;
+  method?: "post" | "get";
+  action?: string;
+  children: ReactNode;
+  className?: string;
+  /** Marks which of several forms on a page this is (a hidden `intent` field). */
+  intent?: string;
+}
+
+/**
+ * A progressively enhanced form. Without JavaScript the server's answer re-renders the page and the first field in
+ * error gets `autoFocus`; with it, focus moves to the first invalid field (or the form's errors) after a submit.
+ */
+export function FormShell({ form, method = "post", action, children, className, intent }: ShellProps) {
+  const ref = useRef<HTMLFormElement>(null);
+  const errors = form.allErrors;
+  const first = Object.keys(errors).find((name) => name !== form.name && errors[name]?.length);
+  const formErrors = form.errors ?? [];
+  useEffect(() => {
+    if (!ref.current || Object.keys(errors).length === 0) return;
+    const target = ref.current.querySelector<HTMLElement>('[aria-invalid="true"]') ?? ref.current.querySelector<HTMLElement>("[data-form-errors]");
+    target?.focus();
+  }, [errors]);
+  return (
+    <Form method={method} action={action} className={className} ref={ref} {...getFormProps(form)}>
+      {intent ? <input type="hidden" name="intent" value={intent} /> : null}
+      {formErrors.length ? (
+        <div id={form.errorId} className="form-errors" role="alert" tabIndex={-1} data-form-errors>
+          {formErrors.map((e) => (
+            <p key={e}>{e}</p>
+          ))}
+        </div>
+      ) : null}
+      <FirstError.Provider value={first}>{children}</FirstError.Provider>
+    </Form>
+  );
+}
+
+export function ErrorList({ id, errors }: { id: string; errors?: string[] }) {
+  if (!errors?.length) return null;
+  return (
+    <ul id={id} className="field-errors">
+      {errors.map((e) => (
+        <li key={e}>{e}</li>
+      ))}
+    </ul>
+  );
+}
+
+type Meta = FieldMetadata<string | number | boolean | null | undefined, Record<string, unknown>, string[]>;
+
+interface FieldProps {
+  meta: Meta;
+  label: string;
+  hint?: ReactNode;
+  type?: "text" | "number" | "url" | "email" | "password" | "search" | "datetime-local" | "date";
+  placeholder?: string;
+  autoComplete?: string;
+  inputMode?: "numeric" | "text";
+  /** Extra attributes for the input (e.g. aria-controls, onChange). */
+  inputProps?: Record<string, unknown>;
+}
+
+export function Field({ meta, label, hint, type = "text", placeholder, autoComplete = "off", inputMode, inputProps }: FieldProps) {
+  const first = useContext(FirstError);
+  return (
+    <div className="field">
+      <label htmlFor={meta.id}>{label}</label>
+      <input
+        {...getInputProps(meta, { type, ariaDescribedBy: hint ? meta.descriptionId : undefined })}
+        key={meta.key}
+        placeholder={placeholder}
+        autoComplete={autoComplete}
+        inputMode={inputMode}
+        autoFocus={first === meta.name}
+        {...inputProps}
+      />
+      {hint ? (
+        <p id={meta.descriptionId} className="hint">
+          {hint}
+        </p>
+      ) : null}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}
+
+export function TextareaField({ meta, label, hint }: { meta: Meta; label: string; hint?: ReactNode }) {
+  const first = useContext(FirstError);
+  return (
+    <div className="field">
+      <label htmlFor={meta.id}>{label}</label>
+      <textarea
+        {...getTextareaProps(meta, { ariaDescribedBy: hint ? meta.descriptionId : undefined })}
+        key={meta.key}
+        rows={2}
+        autoFocus={first === meta.name}
+      />
+      {hint ? (
+        <p id={meta.descriptionId} className="hint">
+          {hint}
+        </p>
+      ) : null}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}
+
+export function SelectField({
+  meta,
+  label,
+  options,
+  hint,
+  selectProps,
+}: {
+  meta: Meta;
+  label: string;
+  options: Array<{ value: string; label: string }>;
+  hint?: ReactNode;
+  selectProps?: Record<string, unknown>;
+}) {
+  const first = useContext(FirstError);
+  return (
+    <div className="field">
+      <label htmlFor={meta.id}>{label}</label>
+      <select
+        {...getSelectProps(meta, { ariaDescribedBy: hint ? meta.descriptionId : undefined })}
+        key={meta.key}
+        autoFocus={first === meta.name}
+        {...selectProps}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint ? (
+        <p id={meta.descriptionId} className="hint">
+          {hint}
+        </p>
+      ) : null}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}
+
+export function CheckboxField({ meta, label, hint }: { meta: Meta; label: string; hint?: ReactNode }) {
+  return (
+    <div className="field checkbox">
+      <input {...getInputProps(meta, { type: "checkbox", value: "on", ariaDescribedBy: hint ? meta.descriptionId : undefined })} key={meta.key} />
+      <label htmlFor={meta.id}>{label}</label>
+      {hint ? (
+        <p id={meta.descriptionId} className="hint">
+          {hint}
+        </p>
+      ) : null}
+      <ErrorList id={meta.errorId} errors={meta.errors} />
+    </div>
+  );
+}
+
+/** A submit button that says it is working while its form is being submitted. */
+export function SubmitButton({ children, name, value, className, pendingText }: { children: ReactNode; name?: string; value?: string; className?: string; pendingText?: string }) {
+  const navigation = useNavigation();
+  const pending =
+    navigation.state === "submitting" && (name === undefined || navigation.formData?.get(name) === value);
+  return (
+    <button type="submit" name={name} value={value} className={className} aria-disabled={pending || undefined}>
+      {pending ? (pendingText ?? "Working…") : children}
+    </button>
+  );
+}

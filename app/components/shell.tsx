@@ -1,0 +1,68 @@
+// The frame of every page: header with navigation, the global navigation progress bar, and the toast.
+import { Form, Link, NavLink, useNavigation } from "@remix-run/react";
+import { type ReactNode, useEffect, useState } from "react";
+
+export interface ShellUser {
+  userId: string;
+  orgId: string | null;
+}
+
+export function PendingBar() {
+  const navigation = useNavigation();
+  const busy = navigation.state !== "idle";
+  return <div className={`pending-bar${busy ? " busy" : ""}`} role="progressbar" aria-label="Loading" aria-hidden={!busy} />;
+}
+
+export function ToastView({ toast }: { toast: { kind: "success" | "error"; message: string } | null }) {
+  const [visible, setVisible] = useState(Boolean(toast));
+  useEffect(() => {
+    setVisible(Boolean(toast));
+    if (!toast) return;
+    const t = setTimeout(() => setVisible(false), 6000);
+    return () => clearTimeout(t);
+  }, [toast]);
+  if (!toast || !visible) return null;
+  return (
+    <div className={`toast toast-${toast.kind}`} role={toast.kind === "error" ? "alert" : "status"}>
+      <span>{toast.message}</span>
+      <button type="button" className="toast-close" aria-label="Dismiss" onClick={() => setVisible(false)}>
+        ×
+      </button>
+    </div>
+  );
+}
+
+export function AppHeader({ user, authMode, signOut }: { user: ShellUser | null; authMode: "clerk" | "local"; signOut?: ReactNode }) {
+  return (
+    <header className="app-header">
+      <Link to="/" className="brand">
+        CMS edge
+      </Link>
+      {user ? (
+        <nav aria-label="Main">
+          <NavLink to="/" end>
+            Tenants
+          </NavLink>
+          <NavLink to="/usage">Usage</NavLink>
+        </nav>
+      ) : null}
+      {user ? (
+        <div className="who">
+          <span className="muted">
+            {user.userId}
+            {user.orgId ? ` · ${user.orgId}` : ""}
+          </span>
+          {authMode === "local" ? (
+            <Form method="post" action="/sign-out">
+              <button type="submit" className="link-button">
+                Sign out
+              </button>
+            </Form>
+          ) : (
+            signOut
+          )}
+        </div>
+      ) : null}
+    </header>
+  );
+}

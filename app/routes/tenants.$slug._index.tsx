@@ -1,0 +1,202 @@
+// A tenant's overview for a period: KPIs, daily requests/bandwidth and hit ratio charts (with their tables), the
+// asset/API split, status classes and top paths; or, before any traffic, how to send some.
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Form, useLoaderData, useRouteLoaderData, useSubmit } from "@remix-run/react";
+import { HitRatioChart, RequestsBandwidthChart } from "#app/components/charts.tsx";
+import { Copyable, Kpi, TableWrap } from "#app/components/ui.tsx";
+import { NAMED_PERIODS, periodNameSchema, resolvePeriod } from "#app/schemas/period.ts";
+import { tenantAnalytics } from "#app/server/analytics.server.ts";
+import { requirePageCaller } from "#app/server/auth.server.ts";
+import { pageNotFound } from "#app/server/pages.server.ts";
+import { formatBytes, formatDate, formatNumber, formatPercent } from "#app/utils/format.ts";
+
+export const meta: MetaFunction = ({ params }) => [{ title: `${params.slug} overview · CMS edge` }];
+
+const PERIOD_LABELS: Record<string, string> = {
+  current_month: "This month",
+  previous_month: "Last month",
+  "7d": "Last 7 days",
+  "30d": "Last 30 days",
+  "90d": "Last 90 days",
+};
+
+export async function loader(args: LoaderFunctionArgs) {
+  const who = await requirePageCaller(args);
+  const asked = new URL(args.request.url).searchParams.get("period") ?? undefined;
+  const parsed = periodNameSchema.safeParse(asked);
+  const period = parsed.success ? parsed.data : "current_month";
+  const analytics = await pageNotFound(() => tenantAnalytics(who, args.params.slug as string, resolvePeriod(period)));
+  return { analytics, invalidPeriod: parsed.success ? null : asked };
+}
+
+export default function OverviewPage() {
+  const { analytics: a, invalidPeriod } = useLoaderData<typeof loader>();
+  const submit = useSubmit();
+  const empty = a.totals.requests === 0;
+  return (
+    <>
+      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period">
+        <div className="field">
+          <label htmlFor="period">Period</label>
+          <select id="period" name="period" defaultValue={a.period.name}>
+            {NAMED_PERIODS.map((p) => (
+              <option key={p} value={p}>
+                {PERIOD_LABELS[p]}
+              </option>
+            ))}
+            {(NAMED_PERIODS as readonly string[]).includes(a.period.name) ? null : <option value={a.period.name}>{a.period.name}</option>}
+          </select>
+        </div>
+        <div className="field">
+          <button type="submit" className="secondary">
+            Show
+          </button>
+        </div>
+      </Form>
+      {invalidPeriod ? (
+        <p className="form-errors" role="alert">
+          “{invalidPeriod}” is not a period; showing this month.
+        </p>
+      ) : null}
+      <p className="muted">
+        {formatDate(a.period.start, false)} to {formatDate(new Date(Date.parse(a.period.end) - 1), false)} (UTC)
+      </p>
+
+      {empty ? <EmptyState /> : null}
+
+      <div className="kpis">
+        <Kpi label="Requests" value={formatNumber(a.totals.requests)} detail={`${formatNumber(a.totals.errors)} errors`} />
+        <Kpi label="Bandwidth" value={formatBytes(a.totals.bandwidthBytes)} />
+        <Kpi label="Cache hit ratio" value={formatPercent(a.cacheHitRatio)} detail={`${formatNumber(a.totals.cacheHits)} hits, ${formatNumber(a.totals.cacheMisses)} misses, ${formatNumber(a.totals.cacheBypasses)} bypasses`} />
+        <Kpi label="Origin requests avoided" value={formatNumber(a.originRequestsAvoided)} />
+      </div>
+
+      <div className="grid-2">
+        <RequestsBandwidthChart points={a.daily} />
+        <HitRatioChart points={a.daily} />
+      </div>
+      <TableWrap label="Daily traffic">
+        <table>
+          <caption>Daily traffic</caption>
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col" className="num">Requests</th>
+              <th scope="col" className="num">Bandwidth</th>
+              <th scope="col" className="num">Cache hit ratio</th>
+            </tr>
+          </thead>
+          <tbody>
+            {a.daily.map((d) => (
+              <tr key={d.date}>
+                <th scope="row">{d.date}</th>
+                <td className="num">{formatNumber(d.requests)}</td>
+                <td className="num">{formatBytes(d.bandwidthBytes)}</td>
+                <td className="num">{formatPercent(d.cacheHitRatio)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+
+      <div className="grid-2">
+        <section aria-labelledby="split">
+          <h2 id="split">Assets and API</h2>
+          <TableWrap label="Assets and API">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Kind</th>
+                  <th scope="col" className="num">Requests</th>
+                  <th scope="col" className="num">Bandwidth</th>
+                  <th scope="col" className="num">Hit ratio</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(["asset", "api"] as const).map((k) => (
+                  <tr key={k}>
+                    <th scope="row">{k === "asset" ? "Assets" : "API"}</th>
+                    <td className="num">{formatNumber(a.traffic[k].requests)}</td>
+                    <td className="num">{formatBytes(a.traffic[k].bandwidthBytes)}</td>
+                    <td className="num">{formatPercent(a.traffic[k].cacheHitRatio)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        </section>
+        <section aria-labelledby="status">
+          <h2 id="status">Status classes</h2>
+          <TableWrap label="Status classes">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Class</th>
+                  <th scope="col" className="num">Requests</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(["2xx", "3xx", "4xx", "5xx"] as const).map((c) => (
+                  <tr key={c}>
+                    <th scope="row">{c}</th>
+                    <td className="num">{formatNumber(a.statusClasses[c])}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        </section>
+      </div>
+
+      <section aria-labelledby="top-paths">
+        <h2 id="top-paths">Top paths</h2>
+        {a.topPaths.length === 0 ? (
+          <p className="muted">No requests in this period.</p>
+        ) : (
+          <TableWrap label="Top paths">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Path</th>
+                  <th scope="col" className="num">Requests</th>
+                  <th scope="col" className="num">Bandwidth</th>
+                </tr>
+              </thead>
+              <tbody>
+                {a.topPaths.map((p) => (
+                  <tr key={p.path}>
+                    <th scope="row">
+                      <code>{p.path}</code>
+                    </th>
+                    <td className="num">{formatNumber(p.requests)}</td>
+                    <td className="num">{formatBytes(p.bandwidthBytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        )}
+      </section>
+    </>
+  );
+}
+
+/** Before any traffic: the edge address and a line to try it with. */
+function EmptyState() {
+  const layout = useRouteLoaderData<{ tenant: { proxyBase: string } }>("routes/tenants.$slug");
+  const base = layout?.tenant.proxyBase ?? "";
+  return (
+    <div className="empty">
+      <p>
+        <strong>No traffic yet.</strong> Point your site or app at the edge address and requests show up here.
+      </p>
+      <p>
+        Edge address: <Copyable text={base} label="edge address" />
+      </p>
+      <p>Try it:</p>
+      <pre>
+        <code>{`curl -I ${base}/your-asset.jpg`}</code>
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,91 @@
+// A tenant's daily bandwidth for a range of days (the last 30 by default), as a chart and a table.
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Form, useLoaderData } from "@remix-run/react";
+import { RequestsBandwidthChart } from "#app/components/charts.tsx";
+import { Kpi, TableWrap } from "#app/components/ui.tsx";
+import { bandwidthQuerySchema } from "#app/schemas/usage.ts";
+import { bandwidthDaily } from "#app/server/analytics.server.ts";
+import { requirePageCaller } from "#app/server/auth.server.ts";
+import { ApiError } from "#app/server/http.server.ts";
+import { pageNotFound } from "#app/server/pages.server.ts";
+import { formatBytes, formatNumber } from "#app/utils/format.ts";
+
+export const meta: MetaFunction = ({ params }) => [{ title: `${params.slug} bandwidth · CMS edge` }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const who = await requirePageCaller(args);
+  const slug = args.params.slug as string;
+  const params = new URL(args.request.url).searchParams;
+  const asked = { from: params.get("from") || undefined, to: params.get("to") || undefined };
+  const parsed = bandwidthQuerySchema.safeParse(asked);
+  let problem: string | null = parsed.success ? null : parsed.error.issues.map((i) => `${String(i.path[0] ?? "range")} ${i.message}`).join("; ");
+  let data;
+  try {
+    data = await pageNotFound(() => bandwidthDaily(who, slug, parsed.success ? parsed.data : {}));
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    // A range the API refuses (from after to, over 366 days): say so and show the default range.
+    problem = (err.issues ?? []).map((i) => `${i.path} ${i.message}`).join("; ") || err.message;
+    data = await bandwidthDaily(who, slug, {});
+  }
+  return { data, asked, problem };
+}
+
+export default function BandwidthPage() {
+  const { data, asked, problem } = useLoaderData<typeof loader>();
+  const total = data.points.reduce((s, p) => s + p.bandwidthBytes, 0);
+  const requests = data.points.reduce((s, p) => s + p.requests, 0);
+  return (
+    <>
+      <Form method="get" className="filters" aria-label="Range">
+        <div className="field">
+          <label htmlFor="from">From</label>
+          <input id="from" name="from" type="date" defaultValue={asked.from ?? data.from} />
+        </div>
+        <div className="field">
+          <label htmlFor="to">To</label>
+          <input id="to" name="to" type="date" defaultValue={asked.to ?? data.to} />
+        </div>
+        <div className="field">
+          <button type="submit" className="secondary">
+            Show
+          </button>
+        </div>
+      </Form>
+      {problem ? (
+        <p className="form-errors" role="alert">
+          {problem}. Showing the last 30 days.
+        </p>
+      ) : null}
+      <p className="muted">
+        {data.from} to {data.to} (UTC, both days included)
+      </p>
+      <div className="kpis">
+        <Kpi label="Bandwidth" value={formatBytes(total)} />
+        <Kpi label="Requests" value={formatNumber(requests)} />
+      </div>
+      <RequestsBandwidthChart points={data.points} title="Bandwidth and requests per day" />
+      <TableWrap label="Daily bandwidth">
+        <table>
+          <caption>Daily bandwidth</caption>
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col" className="num">Bandwidth</th>
+              <th scope="col" className="num">Requests</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.points.map((p) => (
+              <tr key={p.date}>
+                <th scope="row">{p.date}</th>
+                <td className="num">{formatBytes(p.bandwidthBytes)}</td>
+                <td className="num">{formatNumber(p.requests)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableWrap>
+    </>
+  );
+}
