@@ -3,7 +3,7 @@
 import { ClerkApp, SignOutButton } from "@clerk/remix";
 import { rootAuthLoader } from "@clerk/remix/ssr.server";
 import { type LinksFunction, type LoaderFunctionArgs, json } from "@remix-run/node";
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData } from "@remix-run/react";
+import { Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
 import { AppHeader, PendingBar, ToastView } from "#app/components/shell.tsx";
 import { getCaller } from "#app/server/auth.server.ts";
 import { env } from "#app/server/env.server.ts";
@@ -76,4 +76,31 @@ const ClerkDocument = ClerkApp(Document);
 export default function Root() {
   const data = useLoaderData<typeof loader>() as unknown as RootData;
   return data.authMode === "clerk" ? <ClerkDocument /> : <Document />;
+}
+
+/** Not found (a tenant the caller cannot see included) and unexpected errors, without leaking details. */
+export function ErrorBoundary() {
+  const error = useRouteError();
+  const notFound = isRouteErrorResponse(error) && error.status === 404;
+  const title = notFound ? "Not found" : "Something went wrong";
+  return (
+    <html lang="en">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · CMS edge`}</title>
+        <Links />
+      </head>
+      <body>
+        <main id="main">
+          <h1>{title}</h1>
+          <p>{notFound ? "There is nothing here, or it is not yours to see." : "The page could not be shown. Please try again."}</p>
+          <p>
+            <Link to="/">Back to your tenants</Link>
+          </p>
+        </main>
+        <Scripts />
+      </body>
+    </html>
+  );
 }

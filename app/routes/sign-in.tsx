@@ -27,7 +27,7 @@ export async function action({ request }: ActionFunctionArgs) {
 
 export default function SignInPage() {
   const { authMode } = useLoaderData<typeof loader>();
-  return <main>{authMode === "clerk" ? <SignIn routing="path" path="/sign-in" /> : <LocalSignIn />}</main>;
+  return authMode === "clerk" ? <SignIn routing="path" path="/sign-in" /> : <LocalSignIn />;
 }
 
 function LocalSignIn() {
