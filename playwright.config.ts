@@ -7,11 +7,18 @@ import { defineConfig } from "@playwright/test";
 
 export const PORT = 3210;
 export const NO_DB_PORT = 3211;
+export const DNS_CONTROL_PORT = 3212;
+export const DNS_PORT = 53053;
+export const BASE_URL = `http://127.0.0.1:${PORT}`;
+export const DNS_CONTROL_URL = `http://127.0.0.1:${DNS_CONTROL_PORT}`;
+/** Known to the tests so that they can mint session cookies and report traffic like the edge. */
+export const E2E_SESSION_SECRET = "e2e-session-secret-0123456789abcdefghij";
+export const E2E_INGEST_KEY = "e2e-ingest-key-0123456789";
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cms-edge-e2e-"));
 
 export default defineConfig({
   testDir: "tests/e2e",
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 5_000 },
   fullyParallel: false,
   workers: 1,
@@ -19,7 +26,7 @@ export default defineConfig({
   reporter: [["list"]],
   outputDir: "test-results",
   use: {
-    baseURL: `http://127.0.0.1:${PORT}`,
+    baseURL: BASE_URL,
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -36,9 +43,26 @@ export default defineConfig({
   },
   webServer: [
     {
+      command: "npx tsx tests/e2e/support/dns-control.ts",
+      url: `${DNS_CONTROL_URL}/health`,
+      env: { E2E_DNS_PORT: String(DNS_PORT), E2E_DNS_CONTROL_PORT: String(DNS_CONTROL_PORT) },
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: "ignore",
+    },
+    {
       command: "npx tsx scripts/start.ts",
-      url: `http://127.0.0.1:${PORT}/healthz`,
-      env: { PORT: String(PORT), DATA_DIR: dataDir, MONGODB_URI: "", CLERK_PUBLISHABLE_KEY: "", CLERK_SECRET_KEY: "" },
+      url: `${BASE_URL}/healthz`,
+      env: {
+        PORT: String(PORT),
+        DATA_DIR: dataDir,
+        MONGODB_URI: "",
+        CLERK_PUBLISHABLE_KEY: "",
+        CLERK_SECRET_KEY: "",
+        DNS_SERVERS: `127.0.0.1:${DNS_PORT}`,
+        SESSION_SECRET: E2E_SESSION_SECRET,
+        INGEST_KEY: E2E_INGEST_KEY,
+      },
       timeout: 120_000,
       reuseExistingServer: false,
       stdout: "ignore",

@@ -139,6 +139,12 @@ async function tenantPlan(who: Caller, tenant: TenantDoc) {
   return resolvePlan(tenant.billingSubject, claim);
 }
 
+/** The tenant's plan and how many custom domains it allows, as `addDomain` decides them. */
+export async function domainAllowance(who: Caller, tenant: TenantDoc) {
+  const plan = await tenantPlan(who, tenant);
+  return { plan, limit: PLANS[plan].domainsPerTenant };
+}
+
 /**
  * Takes one of the tenant's domain slots with a conditional $inc (concurrent adds never exceed the limit). A count
  * left too high by a crash between reserving and inserting is corrected once no reservation or release has

@@ -14,6 +14,7 @@ export function replyWithError<T>(submission: Submission<T>, err: unknown, field
   }
   if (!err.issues?.length) {
     if (err.code === "slug_taken") fieldErrors.slug = [err.message];
+    else if (err.code === "domain_taken") fieldErrors.hostname = [err.message];
     else formErrors.push(err.message);
   }
   return submission.reply({ fieldErrors, formErrors });

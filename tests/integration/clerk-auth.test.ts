@@ -51,6 +51,16 @@ const listed = (slug: string) => ({
   domains: 0,
 });
 
+/** A tenant as the home page lists it: the API's entry plus this month's traffic. */
+const onHome = (slug: string) => ({ ...listed(slug), month: { requests: 0, bandwidthBytes: 0 } });
+
+/** The plan box of the home page for a billing subject without traffic. */
+const homePlan = (name: "free" | "pro", tenants: number) => ({
+  name,
+  limits: name === "free" ? { tenants: 1, requests: 500_000, bandwidthBytes: 5_000_000_000 } : { tenants: 100, requests: 5_000_000, bandwidthBytes: 200_000_000_000 },
+  used: { tenants, requests: 0, bandwidthBytes: 0 },
+});
+
 const tenantValue = (slug: string, orgId: string | null) => ({
   key: `tenant:${slug}`,
   value: {
@@ -318,20 +328,14 @@ describe("the home page with Clerk's browser cookies", () => {
     const cookie = clerkBrowserCookies(mintSessionToken({ userId }));
     const res = await read(await call(home, "/", { headers: { ...documentRequestHeaders }, cookie }));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ userId, orgId: null, authMode: "clerk", total: 1, tenants: [listed(slug)] });
+    expect(res.body).toEqual({ userId, total: 1, tenants: [onHome(slug)], plan: homePlan("free", 1) });
   });
 
   it("shows the active organization's tenants too", async () => {
     const cookie = clerkBrowserCookies(mintSessionToken({ userId, orgId: "org_clerk_browser", orgRole: "member" }));
     const res = await read(await call(home, "/", { headers: { ...documentRequestHeaders }, cookie }));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      userId,
-      orgId: "org_clerk_browser",
-      authMode: "clerk",
-      total: 2,
-      tenants: [listed(orgSlug), listed(slug)],
-    });
+    expect(res.body).toEqual({ userId, total: 2, tenants: [onHome(orgSlug), onHome(slug)], plan: homePlan("free", 1) });
   });
 
   it("hands a browser with an expired session to Clerk's handshake (a redirect, not an error)", async () => {
