@@ -12,6 +12,8 @@ import { Form, useNavigation } from "@remix-run/react";
 import { type ReactNode, createContext, useContext, useEffect, useRef } from "react";
 
 const FirstError = createContext<string | undefined>(undefined);
+/** The intent of the enclosing FormShell, so that only its own buttons show they are working. */
+const FormIntent = createContext<string | undefined>(undefined);
 
 interface ShellProps {
   form: FormMetadata<Record<string, unknown>, string[]>;
@@ -29,14 +31,23 @@ interface ShellProps {
  */
 export function FormShell({ form, method = "post", action, children, className, intent }: ShellProps) {
   const ref = useRef<HTMLFormElement>(null);
+  const navigation = useNavigation();
   const errors = form.allErrors;
   const first = Object.keys(errors).find((name) => name !== form.name && errors[name]?.length);
   const formErrors = form.errors ?? [];
+  // After the server answered a submit of this form (not while someone is typing): focus the first error.
+  const submitted = useRef(false);
   useEffect(() => {
+    if (navigation.state === "submitting" && navigation.formData && (!intent || navigation.formData.get("intent") === intent)) {
+      submitted.current = true;
+      return;
+    }
+    if (navigation.state !== "idle" || !submitted.current) return;
+    submitted.current = false;
     if (!ref.current || Object.keys(errors).length === 0) return;
     const target = ref.current.querySelector<HTMLElement>('[aria-invalid="true"]') ?? ref.current.querySelector<HTMLElement>("[data-form-errors]");
     target?.focus();
-  }, [errors]);
+  }, [navigation.state, navigation.formData, errors, intent]);
   return (
     <Form method={method} action={action} className={className} ref={ref} {...getFormProps(form)}>
       {intent ? <input type="hidden" name="intent" value={intent} /> : null}
@@ -47,7 +58,9 @@ export function FormShell({ form, method = "post", action, children, className, 
           ))}
         </div>
       ) : null}
-      <FirstError.Provider value={first}>{children}</FirstError.Provider>
+      <FormIntent.Provider value={intent}>
+        <FirstError.Provider value={first}>{children}</FirstError.Provider>
+      </FormIntent.Provider>
     </Form>
   );
 }
@@ -179,8 +192,12 @@ export function CheckboxField({ meta, label, hint }: { meta: Meta; label: string
 /** A submit button that says it is working while its form is being submitted. */
 export function SubmitButton({ children, name, value, className, pendingText }: { children: ReactNode; name?: string; value?: string; className?: string; pendingText?: string }) {
   const navigation = useNavigation();
+  const intent = useContext(FormIntent);
+  const data = navigation.state === "submitting" ? navigation.formData : undefined;
   const pending =
-    navigation.state === "submitting" && (name === undefined || navigation.formData?.get(name) === value);
+    data !== undefined &&
+    (intent === undefined || data.get("intent") === intent) &&
+    (name === undefined || data.get(name) === value);
   return (
     <button type="submit" name={name} value={value} className={className} aria-disabled={pending || undefined}>
       {pending ? (pendingText ?? "Working…") : children}
