@@ -1,5 +1,6 @@
 // Charts (recharts) of daily traffic. Each sits in a box of fixed height that is there before JavaScript draws the
-// chart, so nothing moves when it does; the same numbers are in a table beside it, so the page reads without it.
+// chart, so nothing moves when it does; the same numbers are in a table beside it, so the page reads without it,
+// and the chart itself is hidden from assistive technology (and out of the tab order) rather than read twice.
 import type { ReactNode } from "react";
 import {
   Bar,
@@ -48,7 +49,7 @@ const shortDate = (d: string) => d.slice(5);
 export function RequestsBandwidthChart({ points, title = "Requests and bandwidth per day" }: { points: DailyPoint[]; title?: string }) {
   return (
     <ChartBox title={title} description="The chart appears with JavaScript; the table below has the same numbers.">
-      <ComposedChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+      <ComposedChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
         <CartesianGrid strokeDasharray="3 3" stroke="var(--line)" />
         <XAxis dataKey="date" tickFormatter={shortDate} stroke="var(--muted)" fontSize={12} />
         <YAxis yAxisId="requests" stroke="var(--muted)" fontSize={12} tickFormatter={(v: number) => formatNumber(v)} width={56} />
@@ -68,7 +69,7 @@ export function RequestsBandwidthChart({ points, title = "Requests and bandwidth
 export function HitRatioChart({ points }: { points: DailyPoint[] }) {
   return (
     <ChartBox title="Cache hit ratio per day" description="The chart appears with JavaScript; the table below has the same numbers.">
-      <LineChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+      <LineChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
         <CartesianGrid strokeDasharray="3 3" stroke="var(--line)" />
         <XAxis dataKey="date" tickFormatter={shortDate} stroke="var(--muted)" fontSize={12} />
         <YAxis domain={[0, 1]} tickFormatter={(v: number) => formatPercent(v)} stroke="var(--muted)" fontSize={12} width={56} />

@@ -3,11 +3,18 @@ import { Link } from "@remix-run/react";
 import { type ReactNode, useState } from "react";
 import { useHydrated } from "#app/utils/hydrated.ts";
 
-/** Copies `text`; rendered only with JavaScript (without it the text itself is there to select). */
+/** Copies `text`; a button only with JavaScript (without it the text itself is there to select). */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const hydrated = useHydrated();
   const [copied, setCopied] = useState(false);
-  if (!hydrated) return null;
+  // Without JavaScript, the same space held empty: nothing moves when the button appears.
+  if (!hydrated) {
+    return (
+      <span className="copy copy-placeholder" aria-hidden="true">
+        Copy
+      </span>
+    );
+  }
   return (
     <button
       type="button"

@@ -35,7 +35,7 @@ export default function OverviewPage() {
   const empty = a.totals.requests === 0;
   return (
     <>
-      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period">
+      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period switcher">
         <div className="field">
           <label htmlFor="period">Period</label>
           <select id="period" name="period" defaultValue={a.period.name}>
@@ -102,7 +102,7 @@ export default function OverviewPage() {
       <div className="grid-2">
         <section aria-labelledby="split">
           <h2 id="split">Assets and API</h2>
-          <TableWrap label="Assets and API">
+          <TableWrap label="Assets and API table">
             <table>
               <thead>
                 <tr>
@@ -127,7 +127,7 @@ export default function OverviewPage() {
         </section>
         <section aria-labelledby="status">
           <h2 id="status">Status classes</h2>
-          <TableWrap label="Status classes">
+          <TableWrap label="Status classes table">
             <table>
               <thead>
                 <tr>
@@ -153,7 +153,7 @@ export default function OverviewPage() {
         {a.topPaths.length === 0 ? (
           <p className="muted">No requests in this period.</p>
         ) : (
-          <TableWrap label="Top paths">
+          <TableWrap label="Top paths table">
             <table>
               <thead>
                 <tr>

@@ -37,7 +37,7 @@ export default function BandwidthPage() {
   const requests = data.points.reduce((s, p) => s + p.requests, 0);
   return (
     <>
-      <Form method="get" className="filters" aria-label="Range">
+      <Form method="get" className="filters" aria-label="Range of days">
         <div className="field">
           <label htmlFor="from">From</label>
           <input id="from" name="from" type="date" defaultValue={asked.from ?? data.from} />

@@ -55,7 +55,7 @@ export default function UsagePage() {
     <>
       <PageHeader title="Usage" />
       <p className="muted">Usage of {data.subject}, across its tenants.</p>
-      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period">
+      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period switcher">
         <div className="field">
           <label htmlFor="period">Period</label>
           <select id="period" name="period" defaultValue={data.period.name}>

@@ -1,18 +1,21 @@
 // The local sign-in page signs a user in and shows the tenant list; the same session cookie works for the API.
 import { expect, test } from "@playwright/test";
 import { NO_DB_PORT } from "../../playwright.config";
+import { expectAccessible, screenshot } from "./support/fixtures";
 
 test("signs in on the local sign-in page and sees the tenant list", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/sign-in\?redirectTo=%2F$/);
   await expect(page.getByRole("note")).toHaveText("Local sign-in — not for production");
+  await expectAccessible(page, true);
+  await screenshot(page, "sign-in", true);
 
   await page.getByLabel("User id").fill("e2e-user");
   await page.getByLabel("Plan").selectOption("pro");
   await page.getByRole("button", { name: "Sign in" }).click();
 
   await expect(page).toHaveURL(/\/$/);
-  await expect(page.getByRole("heading", { name: "Tenants" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Tenants", level: 1 })).toBeVisible();
   await expect(page.getByRole("banner")).toContainText("e2e-user");
   await expect(page.getByText("No tenants yet.")).toBeVisible();
 
@@ -30,6 +33,8 @@ test("rejects an invalid user id on the sign-in form, with JavaScript off", asyn
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto("/sign-in");
+  await expectAccessible(page, false);
+  await screenshot(page, "sign-in", false);
   await page.getByLabel("User id").fill("not valid!");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByText("Letters, digits and _ . @ - only")).toBeVisible();

@@ -1,0 +1,238 @@
+// Every dashboard page, the whole life of a tenant, twice: with JavaScript and with it turned off. Each page is
+// checked with axe (no serious or critical violations) and photographed (test-results/screenshots).
+import { type BrowserContext, type Page } from "@playwright/test";
+import { expect, expectAccessible, ingest, publishDns, screenshot, signedInContext, test, type TrafficEvent } from "./support/fixtures";
+
+const DAY = 86_400_000;
+
+/** Traffic of the last days: enough for charts, tables and two pages of logs. */
+function traffic(slug: string): TrafficEvent[] {
+  const now = Date.now();
+  return Array.from({ length: 120 }, (_, n) => ({
+    tenant: slug,
+    timestamp: new Date(now - (n % 6) * DAY - 60_000 - n * 1000).toISOString(),
+    method: "GET",
+    path: n % 4 === 0 ? `/~api/entries/${n % 5}` : `/img/photo-${n % 7}.jpg`,
+    status: n % 15 === 0 ? 404 : 200,
+    bytes: 10_000 + n * 10,
+    cacheStatus: (["HIT", "HIT", "MISS", "BYPASS"] as const)[n % 4],
+    kind: n % 4 === 0 ? "api" : "asset",
+    durationMs: 8 + (n % 20),
+  }));
+}
+
+for (const js of [true, false]) {
+  const mode = js ? "js" : "no-js";
+
+  test.describe(`dashboard (${js ? "with" : "without"} JavaScript)`, () => {
+    test.describe.configure({ mode: "serial" });
+    const slug = `flow-${mode}`;
+    const user = `e2e-owner-${mode}`;
+    let context: BrowserContext;
+    let page: Page;
+
+    /** Visits a page, checks it with axe and keeps a screenshot. */
+    async function visit(path: string, name: string) {
+      await page.goto(path);
+      await expect(page.locator("h1")).toBeVisible();
+      await expectAccessible(page, js);
+      await screenshot(page, name, js);
+    }
+
+    test.beforeAll(async ({ browser }) => {
+      context = await signedInContext(browser, { userId: user, plan: "pro" }, { javaScriptEnabled: js });
+      page = await context.newPage();
+    });
+    test.afterAll(async () => {
+      await context.close();
+    });
+
+    test("the tenants page, empty, with the plan's usage", async () => {
+      await visit("/", "tenants-empty");
+      await expect(page.getByRole("heading", { name: "Tenants", level: 1 })).toBeVisible();
+      await expect(page.getByText("No tenants yet.")).toBeVisible();
+      await expect(page.getByRole("progressbar", { name: /^Tenants: 0 of 100/ })).toBeVisible();
+    });
+
+    test("creating a tenant: a validation error, a taken slug, then success", async ({ browser }) => {
+      // Someone else already holds the slug `taken-${mode}`.
+      const other = await signedInContext(browser, { userId: `e2e-other-${mode}`, plan: "pro" }, { javaScriptEnabled: true });
+      const res = await other.request.post("/api/tenants", { data: { slug: `taken-${mode}`, cms: "storyblok" } });
+      expect(res.status()).toBe(201);
+      await other.close();
+
+      await visit("/tenants/new", "new-tenant");
+      await page.getByLabel("Slug", { exact: true }).fill("Bad Slug!");
+      await page.getByLabel("Space ID", { exact: true }).fill("space123");
+      await page.getByRole("button", { name: "Create tenant" }).click();
+      const slugError = page.locator("#new-tenant-slug-error");
+      await expect(slugError).toContainText("may contain only a-z, 0-9 and hyphens");
+      await expect(page.getByLabel("Slug", { exact: true })).toBeFocused();
+      await expect(page.getByLabel("Slug", { exact: true })).toHaveAttribute("aria-invalid", "true");
+
+      await page.getByLabel("Slug", { exact: true }).fill(`taken-${mode}`);
+      if (js) await expect(page.getByText(`taken-${mode} is taken`)).toBeVisible();
+      await page.getByRole("button", { name: "Create tenant" }).click();
+      await expect(slugError).toHaveText(`The slug "taken-${mode}" is taken`);
+      await screenshot(page, "new-tenant-errors", js);
+
+      await page.getByLabel("Slug", { exact: true }).fill(slug);
+      if (js) await expect(page.getByText(`${slug} is available`)).toBeVisible();
+      await page.getByRole("button", { name: "Create tenant" }).click();
+      await expect(page).toHaveURL(new RegExp(`/tenants/${slug}$`));
+      await expect(page.getByRole("status").filter({ hasText: `Tenant ${slug} created` })).toBeVisible();
+    });
+
+    test("the overview: empty state first, then numbers, charts and tables", async () => {
+      await visit(`/tenants/${slug}`, "overview-empty");
+      await expect(page.getByText("No traffic yet.")).toBeVisible();
+      await expect(page.getByText(`curl -I http://${slug}.localhost:8787/your-asset.jpg`)).toBeVisible();
+
+      await ingest(page.request, traffic(slug));
+      await page.goto(`/tenants/${slug}?period=7d`);
+      await expect(page.getByText("No traffic yet.")).toHaveCount(0);
+      const kpi = (label: string) =>
+        page.locator(".kpi").filter({ has: page.locator(".kpi-label", { hasText: new RegExp(`^${label}$`) }) }).locator(".kpi-value");
+      await expect(kpi("Requests")).toHaveText("120");
+      await expect(kpi("Cache hit ratio")).toHaveText("50.0%");
+      await expect(kpi("Origin requests avoided")).toHaveText("60");
+      await expect(page.getByRole("table", { name: "Daily traffic" }).getByRole("row")).toHaveCount(8);
+      await expect(page.getByRole("region", { name: "Top paths table" })).toContainText("/img/photo-1.jpg");
+      if (js) await expect(page.locator(".chart-box .recharts-wrapper")).toHaveCount(2);
+      else await expect(page.locator(".chart-placeholder")).toHaveCount(2);
+      await expectAccessible(page, js);
+      await screenshot(page, "overview", js);
+
+      // The period switcher is a GET form.
+      await page.getByRole("combobox", { name: "Period" }).selectOption("30d");
+      if (!js) await page.getByRole("button", { name: "Show" }).click();
+      await expect(page).toHaveURL(/period=30d/);
+      await expect(page.getByRole("table", { name: "Daily traffic" }).getByRole("row")).toHaveCount(31);
+    });
+
+    test("the bandwidth page with a from/to range", async () => {
+      await visit(`/tenants/${slug}/bandwidth`, "bandwidth");
+      await expect(page.getByRole("table", { name: "Daily bandwidth" }).getByRole("row")).toHaveCount(31);
+      const today = new Date().toISOString().slice(0, 10);
+      const from = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+      await page.getByLabel("From", { exact: true }).fill(from);
+      await page.getByLabel("To", { exact: true }).fill(today);
+      await page.getByRole("button", { name: "Show" }).click();
+      await expect(page).toHaveURL(new RegExp(`from=${from}&to=${today}`));
+      await expect(page.getByRole("table", { name: "Daily bandwidth" }).getByRole("row")).toHaveCount(4);
+    });
+
+    test("settings: edit the tenant, configure the API proxy, set the token, refresh caches", async () => {
+      await visit(`/tenants/${slug}/settings`, "settings");
+      await page.getByLabel("Cache TTL (seconds)", { exact: true }).fill("3600");
+      await page.getByLabel("Website domain", { exact: true }).fill("www.example.com");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await expect(page.getByRole("status").filter({ hasText: /saved/i })).toBeVisible();
+      await expect(page.getByLabel("Cache TTL (seconds)", { exact: true })).toHaveValue("3600");
+
+      // A validation error keeps the page and says where.
+      await page.getByLabel("Cache TTL (seconds)", { exact: true }).fill("5");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await expect(page.getByText("must be at least 60 seconds")).toBeVisible();
+      await page.goto(`/tenants/${slug}/settings`);
+
+      await page.getByLabel("API origin", { exact: true }).fill("https://cdn.contentful.com");
+      await page.getByLabel("Authentication", { exact: true }).selectOption("bearer");
+      await page.getByRole("button", { name: "Save API proxy" }).click();
+      await expect(page.getByRole("status").filter({ hasText: /API proxy/i })).toBeVisible();
+      await expect(page.getByLabel("API origin", { exact: true })).toHaveValue("https://cdn.contentful.com");
+
+      const token = `e2e-secret-${mode}-8f3a`;
+      await page.getByLabel("API token", { exact: true }).fill(token);
+      await page.getByRole("button", { name: "Save token" }).click();
+      await expect(page.getByRole("status").filter({ hasText: "API token saved" })).toBeVisible();
+      await expect(page.getByText(/set on \d{4}-\d{2}-\d{2}/)).toBeVisible();
+      expect(await page.content()).not.toContain(token);
+
+      await page.getByRole("button", { name: "Refresh API cache" }).click();
+      await expect(page.getByRole("status").filter({ hasText: "Cache versions now api 2, assets 1" })).toBeVisible();
+      await page.getByRole("button", { name: "Refresh both" }).click();
+      await expect(page.getByRole("status").filter({ hasText: "Cache versions now api 3, assets 2" })).toBeVisible();
+      await screenshot(page, "settings-after", js);
+    });
+
+    test("domains: add, verify against the test DNS server, remove", async () => {
+      await visit(`/tenants/${slug}/domains`, "domains-empty");
+      const hostname = `cdn.${slug}.com`;
+      await page.getByLabel("Hostname", { exact: true }).fill(hostname);
+      await page.getByRole("button", { name: "Add domain" }).click();
+      await expect(page.getByRole("status").filter({ hasText: `${hostname} added` })).toBeVisible();
+      await expect(page.getByText("pending").first()).toBeVisible();
+
+      // Publish exactly the records the page asks for, then verify.
+      const card = page.locator(`#domain-${hostname.replaceAll(".", "\\.")}`);
+      const token = (await card.locator("code").filter({ hasNotText: "." }).first().textContent())?.trim() ?? "";
+      expect(token).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+      await publishDns(page.request, hostname, { CNAME: ["edge.localhost"] });
+      await publishDns(page.request, `_cmsassets-challenge.${hostname}`, { TXT: [[token]] });
+      await page.getByRole("button", { name: `Verify ${hostname}` }).click();
+      await expect(page.getByRole("status").filter({ hasText: `${hostname} verified: active` })).toBeVisible();
+      await expect(card.getByText("active").first()).toBeVisible();
+      await expectAccessible(page, js);
+      await screenshot(page, "domains", js);
+
+      await page.getByLabel(`Yes, remove ${hostname}`, { exact: true }).check();
+      await page.getByRole("button", { name: `Remove ${hostname}` }).click();
+      await expect(page.getByRole("status").filter({ hasText: `${hostname} removed` })).toBeVisible();
+      await expect(page.getByRole("button", { name: `Verify ${hostname}` })).toHaveCount(0);
+    });
+
+    test("logs: filter, page through, download the CSV", async () => {
+      await visit(`/tenants/${slug}/logs`, "logs");
+      const rows = page.getByRole("table", { name: /request logs/i }).locator("tbody tr");
+      await expect(rows).toHaveCount(50);
+      await page.getByRole("link", { name: "Next page" }).click();
+      await expect(rows).toHaveCount(50);
+      await page.getByRole("link", { name: "Next page" }).click();
+      await expect(rows).toHaveCount(20);
+      await expect(page.getByRole("link", { name: "Next page" })).toHaveCount(0);
+      await page.getByRole("link", { name: "Back to the newest" }).click();
+      await expect(rows).toHaveCount(50);
+
+      await page.getByLabel("Kind", { exact: true }).selectOption("api");
+      await page.getByLabel("Path prefix", { exact: true }).fill("/~api/entries/0");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await expect(page).toHaveURL(/kind=api/);
+      await expect(rows).toHaveCount(6);
+      await screenshot(page, "logs-filtered", js);
+
+      const download = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+      expect(download[0].suggestedFilename()).toBe(`${slug}-logs.csv`);
+      const csv = await (await download[0].createReadStream()).toArray();
+      const lines = Buffer.concat(csv).toString().trim().split(/\r?\n/);
+      expect(lines[0]).toBe("timestamp,method,path,status,cacheStatus,kind,bytes,durationMs");
+      expect(lines).toHaveLength(7);
+      expect(lines.slice(1).every((l) => l.includes(",/~api/entries/0,") && l.includes(",api,"))).toBe(true);
+    });
+
+    test("the usage page, and the tenant in the list", async () => {
+      await visit("/usage?period=7d", "usage");
+      await expect(page.getByRole("row", { name: new RegExp(slug) })).toContainText("120");
+      await visit("/", "tenants");
+      const row = page.getByRole("row", { name: new RegExp(slug) });
+      await expect(row).toContainText("contentful");
+      await expect(row).toContainText(`http://${slug}.localhost:8787`);
+      await expect(row).toContainText("120");
+    });
+
+    test("deleting the tenant only after its slug is typed again", async () => {
+      await page.goto(`/tenants/${slug}/settings`);
+      await page.getByLabel(`Type ${slug} to confirm`, { exact: true }).fill("wrong");
+      await page.getByRole("button", { name: "Delete tenant" }).click();
+      await expect(page).toHaveURL(new RegExp(`/tenants/${slug}/settings`));
+      await expect(page.locator(".danger-zone .field-errors")).toBeVisible();
+      await page.getByLabel(`Type ${slug} to confirm`, { exact: true }).fill(slug);
+      await page.getByRole("button", { name: "Delete tenant" }).click();
+      await expect(page).toHaveURL(/\/$/);
+      await expect(page.getByRole("status").filter({ hasText: `Tenant ${slug} deleted` })).toBeVisible();
+      await page.goto(`/tenants/${slug}`);
+      await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+      await expectAccessible(page, js);
+    });
+  });
+}
