@@ -11,6 +11,7 @@ const dailyPathUsageSchema = new Schema(
     path: { type: String, required: true },
     requests: { type: Number, default: 0 },
     bytes: { type: Number, default: 0 },
+    flushSeq: { type: Schema.Types.Mixed, default: undefined },
   },
   { collection: "daily_path_usage" },
 );

@@ -22,6 +22,8 @@ const dailyUsageSchema = new Schema(
     ...counters,
     asset: counters,
     api: counters,
+    /** Per edge process, the last batch it applied here (a retried batch is not counted twice). */
+    flushSeq: { type: Schema.Types.Mixed, default: undefined },
     status: {
       s2xx: { type: Number, default: 0 },
       s3xx: { type: Number, default: 0 },

@@ -304,7 +304,7 @@ function SettingsForm({ tenant, rules, lastResult }: { tenant: TenantValue; rule
 const AUTH_MODE_LABELS: Record<(typeof API_AUTH_MODES)[number], string> = {
   bearer: "Bearer (Authorization: Bearer <token>)",
   basic: "Basic (Authorization: Basic <token>)",
-  token: "Token as is, in the header below",
+  token: "Token (Authorization: Token <token>)",
   none: "None",
 };
 

@@ -46,6 +46,13 @@ export const envSchema = z
       message: "must be a comma-separated list of ip:port (IPv6 as [addr]:port)",
     }),
     ALLOW_PRIVATE_ORIGINS: flag,
+    EDGE_PORT: z.coerce.number().int().min(1).max(65535).default(8787),
+    EDGE_HOST: z
+      .string()
+      .default("localhost")
+      .refine((v) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(v), { message: "must be a hostname" }),
+    EDGE_CACHE_MB: z.coerce.number().int().min(1).max(65536).default(256),
+    LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
     CLERK_PUBLISHABLE_KEY: optionalText.refine((v) => v === undefined || /^pk_(live|test)_/.test(v), {
       message: "must start with pk_live_ or pk_test_",
     }),
@@ -94,6 +101,13 @@ export function parseEnv(source: Record<string, string | undefined>) {
     allowPrivateOrigins: e.ALLOW_PRIVATE_ORIGINS,
     /** The SSRF rules every origin URL (generic originUrl/videoOrigin, apiOrigin) is checked with. */
     originRules: { allowPrivate: e.ALLOW_PRIVATE_ORIGINS },
+    edge: {
+      port: e.EDGE_PORT,
+      /** Tenants are served on <slug>.<host>, and by path (/<slug>/…) on the host itself. */
+      host: e.EDGE_HOST.toLowerCase(),
+      cacheBytes: e.EDGE_CACHE_MB * 1024 * 1024,
+      logSampleRate: e.LOG_SAMPLE_RATE,
+    },
     /** Clerk mode when both keys are set; local mode (the embedded default) otherwise. */
     clerk,
     authMode: clerk ? ("clerk" as const) : ("local" as const),

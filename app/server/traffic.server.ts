@@ -1,7 +1,8 @@
-// Recording traffic: a batch of request events becomes $inc upserts of daily usage and daily path usage, plus
-// request logs, in bulk. The ingest endpoint and the edge both record through here.
+// Recording traffic: request events are aggregated into a usage batch — $inc upserts of daily usage and daily path
+// usage, plus request logs — written in bulk. The ingest endpoint records events through here, and the edge
+// records the batches it aggregates in memory.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AnyBulkWriteOperation } from "mongoose";
+import { type AnyBulkWriteOperation, Types } from "mongoose";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { REQUEST_LOG_RETENTION_SECONDS, RequestLog } from "#models/request-log.ts";
@@ -27,6 +28,14 @@ export interface RequestEvent {
   log?: boolean;
 }
 
+/** What a tenant's usage is filed under. */
+export interface UsageOwner {
+  _id: Types.ObjectId;
+  slug: string;
+  billingSubject: string;
+  ownerId: string;
+}
+
 export const MAX_EVENT_AGE_MS = 400 * 86_400_000;
 export const MAX_EVENT_FUTURE_MS = 5 * 60_000;
 
@@ -37,56 +46,59 @@ const CACHE_FIELD: Record<CacheStatus, "hits" | "misses" | "bypasses" | "errors"
   ERROR: "errors",
 };
 
-type Counters = Record<string, number>;
+export type Counters = Record<string, number>;
 
-function add(into: Counters, key: string, n: number): void {
-  into[key] = (into[key] ?? 0) + n;
+interface DayPart {
+  tenant: UsageOwner;
+  day: Date;
+  inc: Counters;
 }
-
-/** The $inc of one event into its day's document. */
-function countInto(c: Counters, e: RequestEvent): void {
-  const cache = CACHE_FIELD[e.cacheStatus];
-  for (const prefix of ["", `${e.kind}.`]) {
-    add(c, `${prefix}requests`, 1);
-    add(c, `${prefix}bytes`, e.bytes);
-    add(c, `${prefix}${cache}`, 1);
-  }
-  add(c, `status.s${Math.floor(e.status / 100)}xx`, 1);
+interface PathPart {
+  tenant: Types.ObjectId;
+  day: Date;
+  path: string;
+  requests: number;
+  bytes: number;
 }
 
 /**
- * Records a batch. Events of an unknown tenant, older than 400 days or more than 5 minutes ahead are rejected;
- * the rest count in daily usage (and, within the log retention, as request logs).
+ * Usage aggregated in memory: one counter set per tenant and day, one per tenant, day and path, and the request
+ * logs to keep. Adding is cheap; writing it is `recordBatch`.
  */
-export async function recordRequests(events: RequestEvent[], now: Date = new Date()): Promise<{ accepted: number; rejected: number }> {
-  if (events.length === 0) return { accepted: 0, rejected: 0 };
-  await connectDb();
-  const slugs = [...new Set(events.map((e) => e.tenant))];
-  const tenants = await Tenant.find({ slug: { $in: slugs } }, { slug: 1, billingSubject: 1, ownerId: 1 }).lean();
-  const bySlug = new Map(tenants.map((t) => [t.slug, t]));
+export class UsageBatch {
+  readonly days = new Map<string, DayPart>();
+  readonly paths = new Map<string, PathPart>();
+  readonly logs: Array<Record<string, unknown>> = [];
+  requests = 0;
 
-  const days = new Map<string, { tenant: (typeof tenants)[number]; day: Date; inc: Counters }>();
-  const paths = new Map<string, { tenant: (typeof tenants)[number]; day: Date; path: string; requests: number; bytes: number }>();
-  const logs: Array<Record<string, unknown>> = [];
-  const logCutoff = now.getTime() - REQUEST_LOG_RETENTION_SECONDS * 1000;
-  let accepted = 0;
-  for (const e of events) {
-    const tenant = bySlug.get(e.tenant);
-    const t = e.timestamp.getTime();
-    if (!tenant || Number.isNaN(t) || t < now.getTime() - MAX_EVENT_AGE_MS || t > now.getTime() + MAX_EVENT_FUTURE_MS) continue;
-    accepted++;
+  add(tenant: UsageOwner, e: Omit<RequestEvent, "tenant">, keepLog: boolean): void {
     const day = startOfUtcDay(e.timestamp);
-    const dayKey = `${tenant._id}|${day.getTime()}`;
-    const d = days.get(dayKey) ?? { tenant, day, inc: {} };
-    countInto(d.inc, e);
-    days.set(dayKey, d);
+    const dayKey = `${tenant._id.toHexString()}|${day.getTime()}`;
+    let d = this.days.get(dayKey);
+    if (!d) {
+      d = { tenant, day, inc: {} };
+      this.days.set(dayKey, d);
+    }
+    const cache = CACHE_FIELD[e.cacheStatus];
+    for (const prefix of ["", `${e.kind}.`]) {
+      add(d.inc, `${prefix}requests`, 1);
+      add(d.inc, `${prefix}bytes`, e.bytes);
+      add(d.inc, `${prefix}${cache}`, 1);
+    }
+    add(d.inc, `status.s${Math.floor(e.status / 100)}xx`, 1);
     const pathKey = `${dayKey}|${e.path}`;
-    const p = paths.get(pathKey) ?? { tenant, day, path: e.path, requests: 0, bytes: 0 };
+    let p = this.paths.get(pathKey);
+    if (!p) {
+      p = { tenant: tenant._id, day, path: e.path, requests: 0, bytes: 0 };
+      this.paths.set(pathKey, p);
+    }
     p.requests += 1;
     p.bytes += e.bytes;
-    paths.set(pathKey, p);
-    if (e.log !== false && t >= logCutoff) {
-      logs.push({
+    this.requests++;
+    if (keepLog) {
+      this.logs.push({
+        // The id is fixed now, so a write retried after a failure cannot store the log twice.
+        _id: new Types.ObjectId(),
         tenant: tenant._id,
         timestamp: e.timestamp,
         method: e.method,
@@ -100,40 +112,131 @@ export async function recordRequests(events: RequestEvent[], now: Date = new Dat
     }
   }
 
+  /** Folds another (never written) batch into this one. */
+  absorb(other: UsageBatch): void {
+    for (const [key, d] of other.days) {
+      const mine = this.days.get(key);
+      if (!mine) this.days.set(key, { ...d, inc: { ...d.inc } });
+      else for (const [field, n] of Object.entries(d.inc)) add(mine.inc, field, n);
+    }
+    for (const [key, p] of other.paths) {
+      const mine = this.paths.get(key);
+      if (!mine) this.paths.set(key, { ...p });
+      else {
+        mine.requests += p.requests;
+        mine.bytes += p.bytes;
+      }
+    }
+    this.logs.push(...other.logs);
+    this.requests += other.requests;
+  }
+
+  get empty(): boolean {
+    return this.days.size === 0 && this.logs.length === 0;
+  }
+}
+
+function add(into: Counters, key: string, n: number): void {
+  into[key] = (into[key] ?? 0) + n;
+}
+
+/**
+ * A writer that retries a batch must not count it twice: its batches carry its id and a sequence number, each
+ * document remembers the last sequence number applied per writer, and an update for a number already applied
+ * matches nothing.
+ */
+export interface BatchWriter {
+  id: string;
+  seq: number;
+}
+
+/** Writes a batch: daily usage and path usage as $inc upserts, logs inserted (each at most once). */
+export async function recordBatch(batch: UsageBatch, writer?: BatchWriter): Promise<void> {
+  if (batch.empty) return;
+  await connectDb();
+  const seqField = writer ? `flushSeq.${writer.id}` : undefined;
+  const guard = seqField ? { [seqField]: { $not: { $gte: (writer as BatchWriter).seq } } } : {};
+  const mark = seqField ? { $set: { [seqField]: (writer as BatchWriter).seq } } : {};
   await upsertAll(
     DailyUsage,
-    [...days.values()].map((d) => ({
+    [...batch.days.values()].map((d) => ({
       updateOne: {
-        filter: { tenant: d.tenant._id, day: d.day },
+        filter: { tenant: d.tenant._id, day: d.day, ...guard },
         update: {
           $inc: d.inc,
+          ...mark,
           $setOnInsert: { slug: d.tenant.slug, billingSubject: d.tenant.billingSubject, ownerId: d.tenant.ownerId },
         },
         upsert: true,
       },
     })),
+    seqField && writer ? (filter) => alreadyApplied(DailyUsage, filter, seqField, writer.seq) : undefined,
   );
   await upsertAll(
     DailyPathUsage,
-    [...paths.values()].map((p) => ({
+    [...batch.paths.values()].map((p) => ({
       updateOne: {
-        filter: { tenant: p.tenant._id, day: p.day, path: p.path },
-        update: { $inc: { requests: p.requests, bytes: p.bytes } },
+        filter: { tenant: p.tenant, day: p.day, path: p.path, ...guard },
+        update: { $inc: { requests: p.requests, bytes: p.bytes }, ...mark },
         upsert: true,
       },
     })),
+    seqField && writer ? (filter) => alreadyApplied(DailyPathUsage, filter, seqField, writer.seq) : undefined,
   );
-  if (logs.length) await RequestLog.insertMany(logs, { ordered: false, lean: true });
-  return { accepted, rejected: events.length - accepted };
+  if (batch.logs.length) {
+    try {
+      await RequestLog.insertMany(batch.logs, { ordered: false, lean: true });
+    } catch (err) {
+      // A retried batch finds the logs it already stored: their ids are taken, which is what we want.
+      const writeErrors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
+      if (!writeErrors?.length || writeErrors.some((w) => (w.code ?? w.err?.code) !== 11000)) throw err;
+    }
+  }
+}
+
+async function alreadyApplied(
+  model: { findOne: (filter: Record<string, unknown>, projection: Record<string, number>) => { lean: () => Promise<unknown> } },
+  filter: Record<string, unknown>,
+  seqField: string,
+  seq: number,
+): Promise<boolean> {
+  const { [seqField]: _guard, ...key } = filter;
+  const doc = (await model.findOne(key, { flushSeq: 1 }).lean()) as { flushSeq?: Record<string, number> } | null;
+  const applied = doc?.flushSeq?.[seqField.slice("flushSeq.".length)];
+  return applied !== undefined && applied >= seq;
+}
+
+/**
+ * Records events (the ingest endpoint). Events of an unknown tenant, older than 400 days or more than 5 minutes
+ * ahead are rejected; the rest count in daily usage (and, within the log retention, as request logs).
+ */
+export async function recordRequests(events: RequestEvent[], now: Date = new Date()): Promise<{ accepted: number; rejected: number }> {
+  if (events.length === 0) return { accepted: 0, rejected: 0 };
+  await connectDb();
+  const slugs = [...new Set(events.map((e) => e.tenant))];
+  const tenants = await Tenant.find({ slug: { $in: slugs } }, { slug: 1, billingSubject: 1, ownerId: 1 }).lean<UsageOwner[]>();
+  const bySlug = new Map(tenants.map((t) => [t.slug, t]));
+  const batch = new UsageBatch();
+  const logCutoff = now.getTime() - REQUEST_LOG_RETENTION_SECONDS * 1000;
+  for (const e of events) {
+    const tenant = bySlug.get(e.tenant);
+    const t = e.timestamp.getTime();
+    if (!tenant || Number.isNaN(t) || t < now.getTime() - MAX_EVENT_AGE_MS || t > now.getTime() + MAX_EVENT_FUTURE_MS) continue;
+    batch.add(tenant, e, e.log !== false && t >= logCutoff);
+  }
+  await recordBatch(batch);
+  return { accepted: batch.requests, rejected: events.length - batch.requests };
 }
 
 /**
  * Runs $inc upserts in bulk. Two writers creating the same day's document at once may see a duplicate-key error
- * on one side; those operations are run again, when the document exists and the $inc simply applies.
+ * on one side: such an operation is run again (once the document exists the $inc applies), unless the writer's
+ * guard says it was in fact applied before (a retried batch).
  */
 async function upsertAll(
   model: { bulkWrite: (ops: AnyBulkWriteOperation[], opts: { ordered: boolean }) => Promise<unknown> },
   ops: AnyBulkWriteOperation[],
+  applied?: (filter: Record<string, unknown>) => Promise<boolean>,
 ): Promise<void> {
   let pending = ops;
   for (let attempt = 0; pending.length > 0; attempt++) {
@@ -142,8 +245,13 @@ async function upsertAll(
       return;
     } catch (err) {
       const writeErrors = (err as { writeErrors?: Array<{ index: number; code: number }> }).writeErrors;
-      if (attempt >= 3 || !writeErrors?.length || writeErrors.some((w) => w.code !== 11000)) throw err;
-      pending = writeErrors.map((w) => pending[w.index]);
+      if (attempt >= 5 || !writeErrors?.length || writeErrors.some((w) => w.code !== 11000)) throw err;
+      const again: AnyBulkWriteOperation[] = [];
+      for (const w of writeErrors) {
+        const op = pending[w.index] as { updateOne: { filter: Record<string, unknown> } };
+        if (!applied || !(await applied(op.updateOne.filter))) again.push(op as AnyBulkWriteOperation);
+      }
+      pending = again;
     }
   }
 }

@@ -1,0 +1,79 @@
+// The edge's cache: whole responses in memory, least recently used first out, bounded by bytes and by each entry's
+// time to live; and the coalescing of concurrent misses of one key into one origin request.
+
+export interface CachedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Epoch ms after which the entry is not served. */
+  expiresAt: number;
+}
+
+export class ResponseCache {
+  private readonly entries = new Map<string, CachedResponse>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.entries.size;
+  }
+
+  /** The fresh entry for a key (and marks it recently used), or undefined. */
+  get(key: string, now = Date.now()): CachedResponse | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= now) {
+      this.delete(key);
+      return undefined;
+    }
+    // Map keeps insertion order: moving the key to the end makes the first key the least recently used.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, entry: CachedResponse): boolean {
+    const cost = entryCost(key, entry);
+    if (cost > this.maxBytes) return false;
+    this.delete(key);
+    while (this.bytes + cost > this.maxBytes) {
+      const oldest = this.entries.keys().next().value as string | undefined;
+      if (oldest === undefined) break;
+      this.delete(oldest);
+    }
+    this.entries.set(key, entry);
+    this.bytes += cost;
+    return true;
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entryCost(key, entry);
+  }
+}
+
+function entryCost(key: string, entry: CachedResponse): number {
+  let headers = 0;
+  for (const [k, v] of Object.entries(entry.headers)) headers += k.length + v.length;
+  return entry.body.length + headers + key.length + 64;
+}
+
+/** Runs `work` once per key at a time: callers that arrive while it runs get the same promise. */
+export class Coalescer<T> {
+  private readonly inFlight = new Map<string, Promise<T>>();
+
+  run(key: string, work: () => Promise<T>): { promise: Promise<T>; leader: boolean } {
+    const existing = this.inFlight.get(key);
+    if (existing) return { promise: existing, leader: false };
+    const promise = work().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, promise);
+    return { promise, leader: true };
+  }
+}

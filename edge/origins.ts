@@ -1,0 +1,169 @@
+// Where a tenant's assets come from: the origin URL of a public path per CMS provider, which response types its
+// allowedTypes admit, and the provider's asset URL prefixes that API responses may be rewritten from.
+import type { TenantDoc } from "#models/tenant.ts";
+import { DEFAULT_ALLOWED_TYPES } from "#app/schemas/tenant.ts";
+
+export const VIDEO_EXTENSIONS = new Set(["mp4", "webm", "mov", "m4v"]);
+const IMAGE_EXTENSIONS = new Set(["jpg", "jpeg", "png", "gif", "webp", "avif", "svg", "bmp", "ico", "tif", "tiff", "heic"]);
+/** Query parameters Prismic's image CDN understands; the rest are not forwarded (nor part of the cache key). */
+const PRISMIC_IMAGE_PARAMS = new Set(["auto", "w", "h", "fm", "q", "fit", "rect"]);
+
+const STORYBLOK_HOSTS: Record<string, string> = {
+  eu: "https://a.storyblok.com",
+  us: "https://a-us.storyblok.com",
+  ap: "https://a-ap.storyblok.com",
+  ca: "https://a-ca.storyblok.com",
+  cn: "https://a.storyblokchina.cn",
+};
+
+export const extensionOf = (path: string) => /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase() ?? "";
+
+export type EdgeTenant = Pick<
+  TenantDoc,
+  | "cms"
+  | "spaceId"
+  | "projectId"
+  | "dataset"
+  | "repositoryName"
+  | "region"
+  | "storeDomain"
+  | "cloudName"
+  | "imgixDomain"
+  | "originUrl"
+  | "videoOrigin"
+>;
+
+/**
+ * The origin URL for a public path (with its query, already stripped of what the provider does not take), or null
+ * when the provider serves nothing there.
+ */
+export function assetOrigin(t: EdgeTenant, path: string, query: URLSearchParams): { url: string; query: URLSearchParams } | null {
+  const ext = extensionOf(path);
+  const video = VIDEO_EXTENSIONS.has(ext);
+  const q = new URLSearchParams(query);
+  const join = (base: string) => `${base.replace(/\/+$/, "")}${path}`;
+  switch (t.cms) {
+    case "contentful":
+      return { url: join(`https://${video ? "videos" : "images"}.ctfassets.net/${t.spaceId}`), query: q };
+    case "sanity": {
+      const kind = IMAGE_EXTENSIONS.has(ext) ? "images" : "files";
+      return { url: join(`https://cdn.sanity.io/${kind}/${t.projectId}/${t.dataset ?? "production"}`), query: q };
+    }
+    case "prismic": {
+      if (IMAGE_EXTENSIONS.has(ext)) {
+        for (const key of [...q.keys()]) if (!PRISMIC_IMAGE_PARAMS.has(key)) q.delete(key);
+        return { url: join(`https://images.prismic.io/${t.repositoryName}`), query: q };
+      }
+      return { url: join(`https://${t.repositoryName}.cdn.prismic.io`), query: q };
+    }
+    case "storyblok":
+      if (!path.startsWith("/f/")) return null;
+      return { url: join(STORYBLOK_HOSTS[t.region ?? "eu"] ?? STORYBLOK_HOSTS.eu), query: q };
+    case "shopify":
+      if (!path.startsWith("/cdn/shop/files/")) return null;
+      return { url: join(`https://${t.storeDomain}`), query: q };
+    case "cloudinary":
+      if (!/^\/(image|video|raw)\/upload\//.test(path)) return null;
+      return { url: join(`https://res.cloudinary.com/${t.cloudName}`), query: q };
+    case "imgix":
+      return { url: join(`https://${t.imgixDomain}`), query: q };
+    case "generic": {
+      const base = video && t.videoOrigin ? t.videoOrigin : t.originUrl;
+      return base ? { url: join(base), query: q } : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** MIME types an extension in allowedTypes stands for. */
+const TYPES_OF: Record<string, string[]> = {
+  jpg: ["image/jpeg"],
+  jpeg: ["image/jpeg"],
+  png: ["image/png"],
+  gif: ["image/gif"],
+  webp: ["image/webp"],
+  avif: ["image/avif"],
+  svg: ["image/svg+xml"],
+  ico: ["image/x-icon", "image/vnd.microsoft.icon"],
+  bmp: ["image/bmp"],
+  tif: ["image/tiff"],
+  tiff: ["image/tiff"],
+  heic: ["image/heic"],
+  pdf: ["application/pdf"],
+  mp4: ["video/mp4"],
+  m4v: ["video/x-m4v", "video/mp4"],
+  webm: ["video/webm"],
+  mov: ["video/quicktime"],
+  mp3: ["audio/mpeg"],
+  wav: ["audio/wav", "audio/x-wav"],
+  json: ["application/json"],
+  txt: ["text/plain"],
+  csv: ["text/csv"],
+  woff: ["font/woff"],
+  woff2: ["font/woff2"],
+  zip: ["application/zip"],
+};
+
+/**
+ * Whether an origin response may be served under the tenant's allowedTypes (the default list when unset): its
+ * Content-Type must be one the listed extensions stand for; a response without a telling type (none, or
+ * application/octet-stream) passes on the path's extension.
+ */
+export function typeAllowed(allowed: string[] | null | undefined, contentType: string | undefined, path: string): boolean {
+  const list = allowed?.length ? allowed : DEFAULT_ALLOWED_TYPES;
+  const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (!mime || mime === "application/octet-stream") return list.includes(extensionOf(path));
+  return list.some((ext) => (TYPES_OF[ext] ?? []).includes(mime));
+}
+
+/** The asset URL prefixes of the tenant's provider, as they appear in its API's JSON, each mapped to the edge. */
+export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string, string]> {
+  const base = edgeBase.replace(/\/+$/, "");
+  // Absolute (https and http) and protocol-relative spellings; rewritten longest first, so "//host" never
+  // rewrites the inside of an absolute URL.
+  const both = (host: string, rest: string): Array<[string, string]> => [
+    [`https://${host}${rest}`, base],
+    [`http://${host}${rest}`, base],
+    [`//${host}${rest}`, base],
+  ];
+  switch (t.cms) {
+    case "contentful":
+      return [...both("images.ctfassets.net", `/${t.spaceId}`), ...both("videos.ctfassets.net", `/${t.spaceId}`)];
+    case "sanity":
+      return [
+        ...both("cdn.sanity.io", `/images/${t.projectId}/${t.dataset ?? "production"}`),
+        ...both("cdn.sanity.io", `/files/${t.projectId}/${t.dataset ?? "production"}`),
+      ];
+    case "prismic":
+      return [...both("images.prismic.io", `/${t.repositoryName}`), ...both(`${t.repositoryName}.cdn.prismic.io`, "")];
+    case "storyblok": {
+      const host = new URL(STORYBLOK_HOSTS[t.region ?? "eu"] ?? STORYBLOK_HOSTS.eu).host;
+      return both(host, "");
+    }
+    case "shopify":
+      return both(`${t.storeDomain}`, "");
+    case "cloudinary":
+      return both("res.cloudinary.com", `/${t.cloudName}`);
+    case "imgix":
+      return both(`${t.imgixDomain}`, "");
+    case "generic": {
+      const out: Array<[string, string]> = [];
+      for (const origin of [t.originUrl, t.videoOrigin]) {
+        if (!origin) continue;
+        const u = new URL(origin);
+        out.push(...both(u.host, u.pathname.replace(/\/+$/, "")));
+      }
+      return out;
+    }
+    default:
+      return [];
+  }
+}
+
+/** Rewrites every occurrence of the prefixes (longest first, so one prefix inside another cannot cut it short). */
+export function rewriteUrls(text: string, prefixes: Array<[string, string]>): string {
+  let out = text;
+  for (const [from, to] of [...prefixes].sort((a, b) => b[0].length - a[0].length)) out = out.split(from).join(to);
+  return out;
+}

@@ -1,0 +1,84 @@
+// The edge's response cache (LRU by bytes, TTL) and the coalescing of concurrent misses.
+import { describe, expect, it } from "vitest";
+import { Coalescer, ResponseCache, type CachedResponse } from "#edge/cache.ts";
+
+const entry = (bytes: number, expiresAt = Number.MAX_SAFE_INTEGER): CachedResponse => ({
+  status: 200,
+  headers: { "content-type": "image/png" },
+  body: Buffer.alloc(bytes, 1),
+  expiresAt,
+});
+
+describe("ResponseCache", () => {
+  it("evicts the least recently used entries when the byte budget is exceeded", () => {
+    const cache = new ResponseCache(3_000);
+    expect(cache.set("a", entry(900))).toBe(true);
+    expect(cache.set("b", entry(900))).toBe(true);
+    expect(cache.set("c", entry(900))).toBe(true);
+    expect(cache.count).toBe(3);
+    // "a" becomes the most recently used, so adding "d" pushes out "b".
+    expect(cache.get("a")?.body.length).toBe(900);
+    expect(cache.set("d", entry(900))).toBe(true);
+    expect(cache.get("b")).toBeUndefined();
+    expect(cache.get("a")?.body.length).toBe(900);
+    expect(cache.get("c")?.body.length).toBe(900);
+    expect(cache.get("d")?.body.length).toBe(900);
+    expect(cache.size).toBeLessThanOrEqual(3_000);
+  });
+
+  it("refuses an entry larger than the whole budget and keeps what it had", () => {
+    const cache = new ResponseCache(1_000);
+    cache.set("small", entry(100));
+    expect(cache.set("huge", entry(5_000))).toBe(false);
+    expect(cache.get("huge")).toBeUndefined();
+    expect(cache.get("small")?.body.length).toBe(100);
+  });
+
+  it("does not serve an expired entry and frees its bytes", () => {
+    const cache = new ResponseCache(10_000);
+    cache.set("k", entry(500, 1_000));
+    expect(cache.get("k", 999)?.status).toBe(200);
+    expect(cache.get("k", 1_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    expect(cache.count).toBe(0);
+  });
+
+  it("replacing a key accounts its bytes once", () => {
+    const cache = new ResponseCache(10_000);
+    cache.set("k", entry(500));
+    const once = cache.size;
+    cache.set("k", entry(500));
+    expect(cache.size).toBe(once);
+    cache.delete("k");
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe("Coalescer", () => {
+  it("runs the work once for concurrent callers of one key, and again after it settles", async () => {
+    const c = new Coalescer<number>();
+    let calls = 0;
+    let release!: (n: number) => void;
+    const work = () => {
+      calls++;
+      return new Promise<number>((resolve) => (release = resolve));
+    };
+    const runs = Array.from({ length: 50 }, () => c.run("key", work));
+    expect(runs.filter((r) => r.leader)).toHaveLength(1);
+    release(7);
+    expect(await Promise.all(runs.map((r) => r.promise))).toEqual(Array(50).fill(7));
+    expect(calls).toBe(1);
+    const again = c.run("key", () => Promise.resolve(8));
+    expect(again.leader).toBe(true);
+    expect(await again.promise).toBe(8);
+  });
+
+  it("hands a failure to every waiter and does not keep it", async () => {
+    const c = new Coalescer<number>();
+    const a = c.run("k", () => Promise.reject(new Error("origin down")));
+    const b = c.run("k", () => Promise.resolve(1));
+    await expect(a.promise).rejects.toThrow("origin down");
+    await expect(b.promise).rejects.toThrow("origin down");
+    expect(await c.run("k", () => Promise.resolve(2)).promise).toBe(2);
+  });
+});
