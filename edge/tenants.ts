@@ -1,0 +1,97 @@
+// How the edge finds the tenant a request is for: by `<slug>.<EDGE_HOST>`, by the path `/<slug>/…` on the bare edge
+// host, or by an active custom domain. Answers (including "no such tenant") are kept for at most `maxAgeMs`, so a
+// config change, a cache-version bump, a deletion or a newly active domain is seen within that time; concurrent
+// look-ups of one key share one database query.
+import { decryptToken } from "#app/server/crypto.server.ts";
+import { connectDb } from "#app/server/db.server.ts";
+import { Domain } from "#models/domain.ts";
+import { Tenant, type TenantDoc } from "#models/tenant.ts";
+import { Coalescer } from "./cache.ts";
+
+export interface EdgeTenantConfig {
+  doc: TenantDoc;
+  /** The decrypted API token, or null (none set, or it could not be decrypted). Never sent to a client. */
+  apiToken: string | null;
+}
+
+export interface TenantMatch {
+  tenant: EdgeTenantConfig;
+  /** The path within the tenant (the `/<slug>` prefix removed for path-based addressing). */
+  path: string;
+  /** The public base of the tenant as the client addressed it, e.g. `http://acme.localhost:8787` or `…/acme`. */
+  base: string;
+}
+
+type Entry = { value: EdgeTenantConfig | null; at: number };
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export class TenantDirectory {
+  private readonly entries = new Map<string, Entry>();
+  private readonly lookups = new Coalescer<EdgeTenantConfig | null>();
+
+  constructor(
+    private readonly edgeHost: string,
+    private readonly maxAgeMs = 1_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The tenant for a request's Host and path, or null when none is there. */
+  async resolve(hostHeader: string | undefined, path: string, scheme = "http"): Promise<TenantMatch | null> {
+    const host = (hostHeader ?? "").trim().toLowerCase();
+    const hostname = host.replace(/:\d+$/, "").replace(/\.$/, "");
+    if (!hostname) return null;
+    const edge = this.edgeHost.toLowerCase();
+    if (hostname === edge) {
+      const m = /^\/([^/?#]+)(\/.*)?$/.exec(path);
+      if (!m || !SLUG.test(m[1])) return null;
+      const tenant = await this.lookup(`slug:${m[1]}`);
+      return tenant && { tenant, path: m[2] ?? "/", base: `${scheme}://${host}/${m[1]}` };
+    }
+    if (hostname.endsWith(`.${edge}`)) {
+      const slug = hostname.slice(0, -edge.length - 1);
+      if (!SLUG.test(slug)) return null;
+      const tenant = await this.lookup(`slug:${slug}`);
+      return tenant && { tenant, path, base: `${scheme}://${host}` };
+    }
+    const tenant = await this.lookup(`domain:${hostname}`);
+    return tenant && { tenant, path, base: `${scheme}://${host}` };
+  }
+
+  private async lookup(key: string): Promise<EdgeTenantConfig | null> {
+    const cached = this.entries.get(key);
+    if (cached && this.now() - cached.at < this.maxAgeMs) return cached.value;
+    const startedAt = this.now();
+    return this.lookups.run(key, async () => {
+      const value = await load(key);
+      // A bounded map: drop stale answers when it grows (hostnames come from clients).
+      if (this.entries.size > 10_000) {
+        for (const [k, e] of this.entries) if (this.now() - e.at >= this.maxAgeMs) this.entries.delete(k);
+      }
+      this.entries.set(key, { value, at: startedAt });
+      return value;
+    }).promise;
+  }
+}
+
+async function load(key: string): Promise<EdgeTenantConfig | null> {
+  await connectDb();
+  let doc: TenantDoc | null;
+  if (key.startsWith("slug:")) {
+    doc = await Tenant.findOne({ slug: key.slice(5) }).lean<TenantDoc>();
+  } else {
+    const domain = await Domain.findOne({ hostname: key.slice(7), status: "active" }, { tenant: 1 }).lean<{ tenant: TenantDoc["_id"] }>();
+    doc = domain ? await Tenant.findById(domain.tenant).lean<TenantDoc>() : null;
+  }
+  if (!doc) return null;
+  let apiToken: string | null = null;
+  if (doc.apiToken) {
+    try {
+      apiToken = decryptToken(doc.apiToken, doc._id.toHexString());
+    } catch (err) {
+      // The key id is named, never the token; the API proxy then answers as if no token were set.
+      console.warn(`edge: tenant ${doc.slug}: API token not usable: ${(err as Error).message}`);
+    }
+  }
+  return { doc, apiToken };
+}

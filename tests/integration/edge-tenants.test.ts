@@ -1,0 +1,93 @@
+// The edge's tenant directory: by subdomain of the edge host, by path on the bare edge host, by an active custom
+// domain only; answers kept for at most a second; the API token decrypted for the edge alone.
+import { Types } from "mongoose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { encryptToken } from "#app/server/crypto.server.ts";
+import { TenantDirectory } from "#edge/tenants.ts";
+import { Domain } from "#models/domain.ts";
+import { Tenant } from "#models/tenant.ts";
+import { resetDb } from "#tests/fixtures/db.ts";
+
+const acmeId = new Types.ObjectId();
+const globexId = new Types.ObjectId();
+const base = { ownerId: "u1", billingSubject: "user:u1", cms: "contentful", spaceId: "sp1", cacheTTL: 3600 };
+
+beforeAll(async () => {
+  await resetDb();
+  await Tenant.create([
+    { _id: acmeId, slug: "acme", ...base, apiToken: encryptToken("secret-token-1", acmeId.toHexString()) },
+    // A token sealed for another tenant id does not open here (the id is the AAD).
+    { _id: globexId, slug: "globex", ...base, apiToken: encryptToken("stolen", acmeId.toHexString()) },
+  ]);
+  await Domain.create([
+    { tenant: acmeId, hostname: "cdn.acme.example", token: "t1", status: "active" },
+    { tenant: globexId, hostname: "cdn.globex.example", token: "t2", status: "pending" },
+  ]);
+});
+
+describe("TenantDirectory", () => {
+  it("finds a tenant by subdomain, by path on the bare edge host, and by an active custom domain", async () => {
+    const dir = new TenantDirectory("localhost");
+    const sub = await dir.resolve("acme.localhost:8787", "/a/b.png?w=1");
+    expect(sub && { slug: sub.tenant.doc.slug, path: sub.path, base: sub.base, token: sub.tenant.apiToken }).toEqual({
+      slug: "acme",
+      path: "/a/b.png?w=1",
+      base: "http://acme.localhost:8787",
+      token: "secret-token-1",
+    });
+    const byPath = await dir.resolve("localhost:8787", "/acme/a/b.png");
+    expect(byPath && { slug: byPath.tenant.doc.slug, path: byPath.path, base: byPath.base }).toEqual({
+      slug: "acme",
+      path: "/a/b.png",
+      base: "http://localhost:8787/acme",
+    });
+    const custom = await dir.resolve("CDN.Acme.Example", "/x.jpg", "https");
+    expect(custom && { slug: custom.tenant.doc.slug, base: custom.base }).toEqual({ slug: "acme", base: "https://cdn.acme.example" });
+  });
+
+  it("finds nothing for unknown slugs, pending domains, malformed hosts and the bare host's root", async () => {
+    const dir = new TenantDirectory("localhost");
+    expect(await dir.resolve("nobody.localhost", "/a.png")).toBeNull();
+    expect(await dir.resolve("cdn.globex.example", "/a.png")).toBeNull();
+    expect(await dir.resolve("a.b.localhost", "/a.png")).toBeNull();
+    expect(await dir.resolve("localhost", "/")).toBeNull();
+    expect(await dir.resolve(undefined, "/a.png")).toBeNull();
+    expect(await dir.resolve("-bad-.localhost", "/a.png")).toBeNull();
+  });
+
+  it("does not hand out a token that does not decrypt for the tenant", async () => {
+    const dir = new TenantDirectory("localhost");
+    const warn = console.warn;
+    const warnings: string[] = [];
+    console.warn = (msg: string) => void warnings.push(msg);
+    try {
+      const g = await dir.resolve("globex.localhost", "/");
+      expect(g?.tenant.apiToken).toBeNull();
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).not.toContain("stolen");
+  });
+
+  it("sees a change, a new active domain and a deletion once its answer is a second old, not before", async () => {
+    let clock = 1_000_000;
+    const dir = new TenantDirectory("localhost", 1_000, () => clock);
+    expect((await dir.resolve("acme.localhost", "/"))?.tenant.doc.cacheVersions.assets).toBe(1);
+    expect(await dir.resolve("cdn.globex.example", "/")).toBeNull();
+
+    await Tenant.updateOne({ _id: acmeId }, { $inc: { "cacheVersions.assets": 1 } });
+    await Domain.updateOne({ hostname: "cdn.globex.example" }, { $set: { status: "active" } });
+    clock += 999;
+    expect((await dir.resolve("acme.localhost", "/"))?.tenant.doc.cacheVersions.assets).toBe(1);
+    expect(await dir.resolve("cdn.globex.example", "/")).toBeNull();
+    clock += 1;
+    expect((await dir.resolve("acme.localhost", "/"))?.tenant.doc.cacheVersions.assets).toBe(2);
+    expect((await dir.resolve("cdn.globex.example", "/"))?.tenant.doc.slug).toBe("globex");
+
+    await Tenant.deleteOne({ _id: acmeId });
+    clock += 1_000;
+    expect(await dir.resolve("acme.localhost", "/")).toBeNull();
+    expect(await dir.resolve("cdn.acme.example", "/")).toBeNull();
+  });
+});
