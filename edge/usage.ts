@@ -1,0 +1,138 @@
+// The edge's usage pipeline: every request is added to an in-memory batch (synchronously: no request waits for the
+// database); a timer writes the batch every few seconds with bulk $inc upserts, and `stop` writes what is left.
+// A failed write keeps its batch and its sequence number and is retried with back-off, so a retry that finds its
+// first attempt landed counts nothing twice; new traffic meanwhile goes into a new batch. Memory stays bounded: past
+// `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped).
+import { randomBytes } from "node:crypto";
+import { recordBatch, UsageBatch, type BatchWriter, type RequestEvent, type UsageOwner } from "#app/server/traffic.server.ts";
+
+export interface UsageRecorderOptions {
+  intervalMs?: number;
+  /** Share of requests that keep a request log, 0–1. */
+  logSampleRate?: number;
+  maxHeldLogs?: number;
+  /** Writes one batch (the real `recordBatch` unless a test wraps it). */
+  write?: (batch: UsageBatch, writer: BatchWriter) => Promise<void>;
+  random?: () => number;
+}
+
+type Held = { batch: UsageBatch; seq: number };
+
+export class UsageRecorder {
+  private current = new UsageBatch();
+  private held: Held | null = null;
+  private seq = 0;
+  private readonly writerId = `edge-${randomBytes(6).toString("hex")}`;
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  droppedLogs = 0;
+
+  private readonly intervalMs: number;
+  private readonly logSampleRate: number;
+  private readonly maxHeldLogs: number;
+  private readonly write: (batch: UsageBatch, writer: BatchWriter) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(opts: UsageRecorderOptions = {}) {
+    this.intervalMs = opts.intervalMs ?? 2_000;
+    this.logSampleRate = Math.min(1, Math.max(0, opts.logSampleRate ?? 1));
+    this.maxHeldLogs = opts.maxHeldLogs ?? 200_000;
+    this.write = opts.write ?? recordBatch;
+    this.random = opts.random ?? Math.random;
+  }
+
+  record(owner: UsageOwner, event: Omit<RequestEvent, "tenant">): void {
+    const keepLog = this.logSampleRate >= 1 || this.random() < this.logSampleRate;
+    this.current.add(owner, event, keepLog);
+    if (keepLog) this.boundLogs();
+  }
+
+  /** Requests and bytes recorded for a billing subject since `from` that are not in the database yet. */
+  unwritten(billingSubject: string, from: Date): { requests: number; bytes: number } {
+    let requests = 0;
+    let bytes = 0;
+    for (const batch of [this.current, this.held?.batch]) {
+      if (!batch) continue;
+      for (const d of batch.days.values()) {
+        if (d.tenant.billingSubject !== billingSubject || d.day < from) continue;
+        requests += d.inc.requests ?? 0;
+        bytes += d.inc.bytes ?? 0;
+      }
+    }
+    return { requests, bytes };
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes what is held (a failed batch first, then the current one). Rejects if a write fails. */
+  flush(): Promise<void> {
+    if (this.writing) return this.writing;
+    this.writing = this.flushOnce().finally(() => (this.writing = null));
+    return this.writing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.held && Date.now() < this.retryAt) return;
+    if (!this.held) {
+      if (this.current.empty) return;
+      this.held = { batch: this.current, seq: ++this.seq };
+      this.current = new UsageBatch();
+    }
+    const { batch, seq } = this.held;
+    try {
+      await this.write(batch, { id: this.writerId, seq });
+      this.held = null;
+      this.failures = 0;
+      this.retryAt = 0;
+    } catch (err) {
+      this.failures++;
+      this.retryAt = Date.now() + Math.min(30_000, 500 * 2 ** (this.failures - 1));
+      console.warn(`edge: usage write failed (attempt ${this.failures}, ${batch.requests} requests held): ${(err as Error).message}`);
+      throw err;
+    }
+    // What arrived during the write goes out now rather than a whole interval later.
+    if (!this.current.empty && this.current.requests >= 10_000) await this.flushOnce();
+  }
+
+  /** Stops the timer and writes everything, retrying for up to `deadlineMs`. */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      if (this.writing) await this.writing.catch(() => undefined);
+      if (!this.held && this.current.empty) return;
+      this.retryAt = Math.min(this.retryAt, Date.now());
+      try {
+        await this.flush();
+      } catch (err) {
+        if (Date.now() >= until) {
+          console.error(`edge: usage not written at shutdown (${this.pendingRequests()} requests): ${(err as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, until - Date.now()))));
+      }
+    }
+  }
+
+  pendingRequests(): number {
+    return this.current.requests + (this.held?.batch.requests ?? 0);
+  }
+
+  private boundLogs(): void {
+    const held = this.held?.batch.logs.length ?? 0;
+    const over = held + this.current.logs.length - this.maxHeldLogs;
+    if (over <= 0) return;
+    this.current.logs.splice(0, over);
+    if (this.droppedLogs === 0 || this.droppedLogs % 10_000 === 0) {
+      console.warn(`edge: database unavailable, dropping the oldest unwritten request logs (counters are kept)`);
+    }
+    this.droppedLogs += over;
+  }
+}

@@ -1,0 +1,108 @@
+// The edge's usage recorder: counters and logs written in batches that match the requests exactly, a failed write
+// retried without counting twice, sampling of logs, bounded log memory, and everything written at stop.
+import { Types } from "mongoose";
+import { beforeEach, describe, expect, it } from "vitest";
+import { recordBatch, type UsageOwner } from "#app/server/traffic.server.ts";
+import { UsageRecorder } from "#edge/usage.ts";
+import { DailyUsage } from "#models/daily-usage.ts";
+import { RequestLog } from "#models/request-log.ts";
+import { resetDb } from "#tests/fixtures/db.ts";
+
+beforeEach(resetDb);
+
+const owner = (): UsageOwner => ({ _id: new Types.ObjectId(), slug: "rec", billingSubject: "user:rec", ownerId: "rec" });
+const at = new Date(Date.UTC(2026, 10, 21, 9));
+const ev = (bytes: number, cacheStatus: "HIT" | "MISS" = "HIT") => ({
+  timestamp: at,
+  method: "GET",
+  path: "/a.png",
+  status: 200,
+  bytes,
+  cacheStatus,
+  kind: "asset" as const,
+  durationMs: 2,
+});
+
+async function usageOf(o: UsageOwner) {
+  const d = await DailyUsage.findOne({ tenant: o._id }).lean();
+  return { requests: d?.requests ?? 0, bytes: d?.bytes ?? 0, hits: d?.hits ?? 0, misses: d?.misses ?? 0, logs: await RequestLog.countDocuments({ tenant: o._id }) };
+}
+
+describe("UsageRecorder", () => {
+  it("writes exactly what was recorded, and counts unwritten usage for quotas until then", async () => {
+    const o = owner();
+    const rec = new UsageRecorder();
+    for (let i = 0; i < 30; i++) rec.record(o, ev(1_000 + i, i % 3 === 0 ? "MISS" : "HIT"));
+    expect(rec.unwritten("user:rec", new Date(Date.UTC(2026, 10, 1)))).toEqual({ requests: 30, bytes: 30_435 });
+    expect(rec.unwritten("user:other", new Date(0))).toEqual({ requests: 0, bytes: 0 });
+    await rec.flush();
+    expect(await usageOf(o)).toEqual({ requests: 30, bytes: 30_435, hits: 20, misses: 10, logs: 30 });
+    expect(rec.unwritten("user:rec", new Date(0))).toEqual({ requests: 0, bytes: 0 });
+    await rec.flush();
+    expect(await usageOf(o)).toEqual({ requests: 30, bytes: 30_435, hits: 20, misses: 10, logs: 30 });
+  });
+
+  it("retries a failed write with the same batch and counts it once, even when the failed attempt had landed", async () => {
+    const o = owner();
+    let attempts = 0;
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      const rec = new UsageRecorder({
+        write: async (batch, writer) => {
+          attempts++;
+          // The first attempt lands but its answer is lost; the second fails outright; the third succeeds.
+          if (attempts === 1) {
+            await recordBatch(batch, writer);
+            throw new Error("connection reset");
+          }
+          if (attempts === 2) throw new Error("server selection timed out");
+          await recordBatch(batch, writer);
+        },
+      });
+      for (let i = 0; i < 10; i++) rec.record(o, ev(100));
+      await expect(rec.flush()).rejects.toThrow("connection reset");
+      // Traffic after the failure goes into a new batch, not into the one being retried.
+      for (let i = 0; i < 5; i++) rec.record(o, ev(10));
+      expect(rec.pendingRequests()).toBe(15);
+      await rec.stop(10_000);
+      expect(rec.pendingRequests()).toBe(0);
+    } finally {
+      console.warn = warn;
+    }
+    expect(attempts).toBe(4);
+    expect(warnings).toHaveLength(2);
+    expect(await usageOf(o)).toEqual({ requests: 15, bytes: 1_050, hits: 15, misses: 0, logs: 15 });
+  });
+
+  it("samples request logs but counts every request", async () => {
+    const o = owner();
+    let n = 0;
+    const rec = new UsageRecorder({ logSampleRate: 0.25, random: () => (n++ % 4) / 4 });
+    for (let i = 0; i < 40; i++) rec.record(o, ev(5));
+    await rec.stop();
+    expect(await usageOf(o)).toEqual({ requests: 40, bytes: 200, hits: 40, misses: 0, logs: 10 });
+  });
+
+  it("keeps log memory bounded while writes fail, dropping the oldest logs and no counters", async () => {
+    const o = owner();
+    let fail = true;
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      const rec = new UsageRecorder({ maxHeldLogs: 20, write: (b, w) => (fail ? Promise.reject(new Error("down")) : recordBatch(b, w)) });
+      for (let i = 0; i < 15; i++) rec.record(o, ev(1));
+      await expect(rec.flush()).rejects.toThrow("down");
+      for (let i = 0; i < 15; i++) rec.record(o, ev(1));
+      expect(rec.droppedLogs).toBe(10);
+      fail = false;
+      await rec.stop();
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.some((w) => w.includes("dropping the oldest unwritten request logs"))).toBe(true);
+    expect(await usageOf(o)).toEqual({ requests: 30, bytes: 30, hits: 30, misses: 0, logs: 20 });
+  });
+});
