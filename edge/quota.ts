@@ -1,0 +1,61 @@
+// Monthly quotas at the edge: a billing subject on a plan with a hard quota (free) that has used its month's
+// requests or bandwidth is refused until 00:00 UTC on the 1st of next month. What the database holds is read at most
+// every `maxAgeMs` per subject; what this edge has recorded but not written yet is added on every check.
+import { PLANS, resolvePlan, type Plan } from "#app/server/billing.server.ts";
+import { monthToDate } from "#app/server/usage.server.ts";
+import { Coalescer } from "./cache.ts";
+import type { UsageRecorder } from "./usage.ts";
+
+export interface QuotaRefusal {
+  /** Seconds until the quota resets. */
+  retryAfter: number;
+  resetsAt: Date;
+  message: string;
+}
+
+type Stored = { plan: Plan; requests: number; bytes: number; at: number; month: number };
+
+const monthStart = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+const nextMonthStart = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+
+export class QuotaGate {
+  private readonly stored = new Map<string, Stored>();
+  private readonly loads = new Coalescer<Stored>();
+
+  constructor(
+    private readonly recorder: UsageRecorder,
+    private readonly maxAgeMs = 5_000,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Null when the subject may be served, else why not and until when. */
+  async check(billingSubject: string): Promise<QuotaRefusal | null> {
+    const now = this.now();
+    const s = await this.storedFor(billingSubject, now);
+    const limits = PLANS[s.plan];
+    if (!limits.hardQuota) return null;
+    const pending = this.recorder.unwritten(billingSubject, monthStart(now));
+    const requests = s.requests + pending.requests;
+    const bytes = s.bytes + pending.bytes;
+    const over = requests >= limits.requests ? "requests" : bytes >= limits.bandwidthBytes ? "bandwidth" : null;
+    if (!over) return null;
+    const resetsAt = nextMonthStart(now);
+    return {
+      resetsAt,
+      retryAfter: Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000)),
+      message: `Monthly ${over} quota of the ${s.plan} plan used up; service resumes ${resetsAt.toISOString()}.`,
+    };
+  }
+
+  private async storedFor(subject: string, now: Date): Promise<Stored> {
+    const month = monthStart(now).getTime();
+    const have = this.stored.get(subject);
+    if (have && have.month === month && now.getTime() - have.at < this.maxAgeMs) return have;
+    return this.loads.run(subject, async () => {
+      const [plan, used] = await Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]);
+      const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, at: now.getTime(), month };
+      this.stored.set(subject, value);
+      return value;
+    }).promise;
+  }
+}

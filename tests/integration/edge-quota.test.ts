@@ -1,0 +1,56 @@
+// Monthly quotas at the edge: a free billing subject past its requests or bandwidth is refused until the 1st of next
+// month (UTC), counting what the edge has not written yet; pro keeps serving; last month does not count.
+import { Types } from "mongoose";
+import { beforeEach, describe, expect, it } from "vitest";
+import { QuotaGate } from "#edge/quota.ts";
+import { UsageRecorder } from "#edge/usage.ts";
+import { Account } from "#models/account.ts";
+import { DailyUsage } from "#models/daily-usage.ts";
+import { resetDb } from "#tests/fixtures/db.ts";
+
+beforeEach(resetDb);
+
+const now = new Date("2026-11-29T12:00:00.000Z");
+const usage = (subject: string, day: string, requests: number, bytes: number) =>
+  DailyUsage.create({ tenant: new Types.ObjectId(), slug: "q", billingSubject: subject, ownerId: "q", day: new Date(`${day}T00:00:00.000Z`), requests, bytes });
+const event = { timestamp: now, method: "GET", path: "/a.png", status: 200, bytes: 1, cacheStatus: "HIT" as const, kind: "asset" as const, durationMs: 1 };
+
+describe("QuotaGate", () => {
+  it("refuses a free subject once its stored and unwritten requests reach the monthly quota", async () => {
+    await usage("user:free", "2026-11-02", 499_990, 1_000);
+    await usage("user:free", "2026-10-31", 400_000, 1_000);
+    const recorder = new UsageRecorder();
+    const gate = new QuotaGate(recorder, 5_000, () => now);
+    expect(await gate.check("user:free")).toBeNull();
+    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:free", ownerId: "q" };
+    for (let i = 0; i < 9; i++) recorder.record(owner, event);
+    expect(await gate.check("user:free")).toBeNull();
+    recorder.record(owner, event);
+    expect(await gate.check("user:free")).toEqual({
+      resetsAt: new Date("2026-12-01T00:00:00.000Z"),
+      retryAfter: 36 * 3600,
+      message: "Monthly requests quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
+    });
+  });
+
+  it("refuses on bandwidth too, and keeps serving a pro subject past both", async () => {
+    await usage("user:heavy", "2026-11-10", 10, 5_000_000_000);
+    await usage("org:pro", "2026-11-10", 9_000_000, 900_000_000_000);
+    await Account.create({ subject: "org:pro", plan: "pro" });
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => now);
+    expect((await gate.check("user:heavy"))?.message).toBe(
+      "Monthly bandwidth quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
+    );
+    expect(await gate.check("org:pro")).toBeNull();
+  });
+
+  it("reads the database again once its answer is older than the cache age", async () => {
+    let clock = now.getTime();
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => new Date(clock));
+    expect(await gate.check("user:late")).toBeNull();
+    await usage("user:late", "2026-11-29", 500_000, 0);
+    expect(await gate.check("user:late")).toBeNull();
+    clock += 5_000;
+    expect((await gate.check("user:late"))?.retryAfter).toBe(36 * 3600 - 5);
+  });
+});
