@@ -1,6 +1,7 @@
 // Monthly quotas at the edge: a billing subject on a plan with a hard quota (free) that has used its month's
 // requests or bandwidth is refused until 00:00 UTC on the 1st of next month. What the database holds is read at most
 // every `maxAgeMs` per subject; what this edge has recorded but not written yet is added on every check.
+import { resolvePeriod } from "#app/schemas/period.ts";
 import { PLANS, resolvePlan, type Plan } from "#app/server/billing.server.ts";
 import { monthToDate } from "#app/server/usage.server.ts";
 import { Coalescer } from "./cache.ts";
@@ -15,9 +16,6 @@ export interface QuotaRefusal {
 
 type Stored = { plan: Plan; requests: number; bytes: number; at: number; month: number };
 
-const monthStart = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-const nextMonthStart = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-
 export class QuotaGate {
   private readonly stored = new Map<string, Stored>();
   private readonly loads = new Coalescer<Stored>();
@@ -31,15 +29,16 @@ export class QuotaGate {
   /** Null when the subject may be served, else why not and until when. */
   async check(billingSubject: string): Promise<QuotaRefusal | null> {
     const now = this.now();
-    const s = await this.storedFor(billingSubject, now);
+    const month = resolvePeriod("current_month", now);
+    const s = await this.storedFor(billingSubject, now, month.start.getTime());
     const limits = PLANS[s.plan];
     if (!limits.hardQuota) return null;
-    const pending = this.recorder.unwritten(billingSubject, monthStart(now));
+    const pending = this.recorder.unwritten(billingSubject, month.start);
     const requests = s.requests + pending.requests;
     const bytes = s.bytes + pending.bytes;
     const over = requests >= limits.requests ? "requests" : bytes >= limits.bandwidthBytes ? "bandwidth" : null;
     if (!over) return null;
-    const resetsAt = nextMonthStart(now);
+    const resetsAt = month.end;
     return {
       resetsAt,
       retryAfter: Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000)),
@@ -47,8 +46,7 @@ export class QuotaGate {
     };
   }
 
-  private async storedFor(subject: string, now: Date): Promise<Stored> {
-    const month = monthStart(now).getTime();
+  private async storedFor(subject: string, now: Date, month: number): Promise<Stored> {
     const have = this.stored.get(subject);
     if (have && have.month === month && now.getTime() - have.at < this.maxAgeMs) return have;
     return this.loads.run(subject, async () => {
