@@ -9,6 +9,7 @@ export const PORT = 3210;
 export const NO_DB_PORT = 3211;
 export const DNS_CONTROL_PORT = 3212;
 export const DNS_PORT = 53053;
+export const EDGE_PORT = 3213;
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const DNS_CONTROL_URL = `http://127.0.0.1:${DNS_CONTROL_PORT}`;
 /** Known to the tests so that they can mint session cookies and report traffic like the edge. */
@@ -55,6 +56,7 @@ export default defineConfig({
       url: `${BASE_URL}/healthz`,
       env: {
         PORT: String(PORT),
+        EDGE_PORT: String(EDGE_PORT),
         DATA_DIR: dataDir,
         MONGODB_URI: "",
         CLERK_PUBLISHABLE_KEY: "",

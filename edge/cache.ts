@@ -7,6 +7,8 @@ export interface CachedResponse {
   body: Buffer;
   /** Epoch ms after which the entry is not served. */
   expiresAt: number;
+  /** Epoch ms it was stored at (for `Age`). */
+  storedAt?: number;
 }
 
 export class ResponseCache {

@@ -6,7 +6,15 @@ import net, { type LookupFunction } from "node:net";
 import { Agent, type Dispatcher, request } from "undici";
 import { isPrivateHost } from "#app/schemas/public-origin.ts";
 
-export class OriginRefused extends Error {}
+export class OriginRefused extends Error {
+  constructor(
+    message: string,
+    /** What was refused: the URL's scheme, or the address the origin is (or resolves to). */
+    readonly reason: "scheme" | "address" = "address",
+  ) {
+    super(message);
+  }
+}
 
 export interface FetcherOptions {
   allowPrivate: boolean;
@@ -78,7 +86,7 @@ export class OriginFetcher {
   async get(url: string, headers: Record<string, string>, method: "GET" | "HEAD" = "GET"): Promise<OriginResponse> {
     const target = new URL(url);
     if (target.protocol !== "https:" && !(this.opts.allowPrivate && target.protocol === "http:")) {
-      throw new OriginRefused(`origin scheme ${target.protocol} is not allowed`);
+      throw new OriginRefused(`origin scheme ${target.protocol} is not allowed`, "scheme");
     }
     // An address written in the URL never goes through the lookup: check it here.
     const host = target.hostname;

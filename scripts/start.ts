@@ -1,6 +1,7 @@
 // `npm start` / `npm run dev`: builds when needed, starts the embedded store on the data directory when no
-// MONGODB_URI is set, then the app (remix-serve, or remix dev with live reload). Ctrl-C stops the app first and
-// the store last, so every acknowledged write is flushed.
+// MONGODB_URI is set, then the app (remix-serve, or remix dev with live reload) and the edge beside it (restarted on
+// changes in dev). Ctrl-C stops the app and the edge first (the edge writes the usage it holds) and the store last,
+// so every acknowledged write is flushed.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -74,20 +75,30 @@ async function main(): Promise<void> {
   });
   log(`app on http://localhost:${env.port}${host ? ` (bound to ${host})` : ""}`);
 
+  const edge: ChildProcess = spawn(
+    process.execPath,
+    [path.join(root, "node_modules/tsx/dist/cli.mjs"), ...(dev ? ["watch", "--clear-screen=false"] : []), path.join(root, "edge/main.ts")],
+    { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: dev ? "development" : "production", MONGODB_URI: mongodbUri } },
+  );
+  log(`edge on http://<slug>.${env.edge.host}:${env.edge.port}`);
+  const children = { app, edge };
+
   let stopping = false;
+  const stopChild = async (name: string, child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => {
+      log(`the ${name} did not stop within 15 s: killing it`);
+      child.kill("SIGKILL");
+    }, 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    if (app.exitCode === null && app.signalCode === null) {
-      const exited = new Promise((resolve) => app.once("exit", resolve));
-      app.kill("SIGTERM");
-      const timer = setTimeout(() => {
-        log("the app did not stop within 10 s: killing it");
-        app.kill("SIGKILL");
-      }, 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await Promise.all(Object.entries(children).map(([name, child]) => stopChild(name, child)));
     if (store) {
       await store.stop();
       log("store stopped, data flushed");
@@ -96,11 +107,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
-  app.on("exit", (code, signal) => {
-    if (stopping) return;
-    log(`the app exited (${signal ?? code}); stopping`);
-    void shutdown(code ?? 1);
-  });
+  for (const [name, child] of Object.entries(children)) {
+    child.on("exit", (code, signal) => {
+      if (stopping) return;
+      log(`the ${name} exited (${signal ?? code}); stopping`);
+      void shutdown(code ?? 1);
+    });
+  }
 }
 
 void main().catch((err: unknown) => {

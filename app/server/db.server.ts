@@ -3,7 +3,11 @@ import mongoose from "mongoose";
 import { allModels } from "#models/index.ts";
 import { env } from "./env.server";
 
-const state = globalThis as typeof globalThis & { __dbConnection?: Promise<typeof mongoose>; __dbCloseOnSignal?: boolean };
+const state = globalThis as typeof globalThis & {
+  __dbConnection?: Promise<typeof mongoose>;
+  __dbCloseOnSignal?: boolean;
+  __dbClosedByOwner?: boolean;
+};
 
 // When the server is told to stop, it closes its listener and finishes the requests in flight; the open database
 // connection would then keep the process alive, so it is closed shortly after.
@@ -11,9 +15,15 @@ if (!state.__dbCloseOnSignal) {
   state.__dbCloseOnSignal = true;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
+      if (state.__dbClosedByOwner) return;
       setTimeout(() => void mongoose.disconnect(), 1_000).unref();
     });
   }
+}
+
+/** For a process that closes the connection itself at shutdown (the edge writes its usage first). */
+export function closeDbByOwner(): void {
+  state.__dbClosedByOwner = true;
 }
 
 /** Connects once (the promise is shared across live reloads and concurrent callers). */

@@ -53,6 +53,7 @@ export const envSchema = z
       .refine((v) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(v), { message: "must be a hostname" }),
     EDGE_CACHE_MB: z.coerce.number().int().min(1).max(65536).default(256),
     LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
+    EDGE_BLOCKED_BOTS: optionalText,
     CLERK_PUBLISHABLE_KEY: optionalText.refine((v) => v === undefined || /^pk_(live|test)_/.test(v), {
       message: "must start with pk_live_ or pk_test_",
     }),
@@ -107,6 +108,13 @@ export function parseEnv(source: Record<string, string | undefined>) {
       host: e.EDGE_HOST.toLowerCase(),
       cacheBytes: e.EDGE_CACHE_MB * 1024 * 1024,
       logSampleRate: e.LOG_SAMPLE_RATE,
+      /** User-agent substrings refused with 403: unset → the built-in list, "none" → none. */
+      blockedBots:
+        e.EDGE_BLOCKED_BOTS === undefined
+          ? undefined
+          : e.EDGE_BLOCKED_BOTS.toLowerCase() === "none"
+            ? []
+            : e.EDGE_BLOCKED_BOTS.split(",").map((b) => b.trim().toLowerCase()).filter(Boolean),
     },
     /** Clerk mode when both keys are set; local mode (the embedded default) otherwise. */
     clerk,

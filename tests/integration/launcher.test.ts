@@ -2,6 +2,7 @@
 // with its warning, and Ctrl-C (SIGINT to the process group) stops the app and then the store, keeping the data.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -30,8 +31,16 @@ interface Launched {
   exited: Promise<number | string>;
 }
 
-async function launch(port: number): Promise<Launched> {
-  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, PORT: String(port), NODE_ENV: "production" };
+async function launch(port: number, edgePort: number): Promise<Launched> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    EDGE_PORT: String(edgePort),
+    // The test's origin is on loopback.
+    ALLOW_PRIVATE_ORIGINS: "1",
+    NODE_ENV: "production",
+  };
   for (const key of ["MONGODB_URI", "HOST", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
     delete env[key];
   }
@@ -51,7 +60,8 @@ async function launch(port: number): Promise<Launched> {
     if (child.exitCode !== null) throw new Error(`the launcher exited:\n${out}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (res.status === 200) break;
+      const edge = await fetch(`http://127.0.0.1:${edgePort}/`);
+      if (res.status === 200 && edge.status === 404) break;
     } catch {
       // not up yet
     }
@@ -71,10 +81,27 @@ async function signIn(port: number, userId: string): Promise<string> {
   return (res.headers.get("set-cookie") ?? "").split(";")[0];
 }
 
+/** A GET to the edge for `host`, as a browser sends it (fetch cannot set Host). */
+function edgeGet(edgePort: number, host: string, path: string): Promise<{ status: number; xCache: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port: edgePort, path, headers: { host } }, (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, xCache: String(res.headers["x-cache"]), body }));
+      })
+      .on("error", reject);
+  });
+}
+
 describe("npm start", () => {
-  it("runs store and app on the embedded defaults, stays on loopback in local mode, and stops the store last", async () => {
+  it("runs store, app and edge on the embedded defaults, stays on loopback in local mode, and stops the store last", async () => {
+    const origin = http.createServer((_req, res) => res.writeHead(200, { "content-type": "image/png" }).end("PNGDATA"));
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    const originPort = (origin.address() as net.AddressInfo).port;
     const port = await freePort();
-    const first = await launch(port);
+    const edgePort = await freePort();
+    const first = await launch(port, edgePort);
     expect(first.output()).toContain("WARNING: local sign-in mode (no Clerk keys)");
     expect(first.output()).toContain("listening on 127.0.0.1 only");
     expect(first.output()).toMatch(/embedded store on mongodb:\/\/127\.0\.0\.1:\d+/);
@@ -91,9 +118,18 @@ describe("npm start", () => {
     const created = await fetch(`http://127.0.0.1:${port}/api/tenants`, {
       method: "POST",
       headers: { Cookie: cookie, "Content-Type": "application/json" },
-      body: JSON.stringify({ slug: "launched", cms: "storyblok" }),
+      body: JSON.stringify({ slug: "launched", cms: "generic", originUrl: `http://127.0.0.1:${originPort}/media` }),
     });
     expect(created.status).toBe(201);
+
+    // The edge serves the new tenant within a second, by subdomain and by path; the usage is written at shutdown.
+    expect(await edgeGet(edgePort, `launched.localhost:${edgePort}`, "/a.png")).toEqual({ status: 200, xCache: "MISS", body: "PNGDATA" });
+    expect(await edgeGet(edgePort, `localhost:${edgePort}`, "/launched/a.png")).toEqual({ status: 200, xCache: "HIT", body: "PNGDATA" });
+    expect(await edgeGet(edgePort, `nobody.localhost:${edgePort}`, "/a.png")).toEqual({
+      status: 404,
+      xCache: "BYPASS",
+      body: "No tenant is served at this address.\n",
+    });
 
     // Ctrl-C reaches the whole process group, as in a terminal.
     process.kill(-(first.child.pid as number), "SIGINT");
@@ -101,13 +137,18 @@ describe("npm start", () => {
     const log = first.output();
     expect(log).toContain("store stopped, data flushed");
     expect(log.indexOf("store stopped")).toBeGreaterThan(log.lastIndexOf("GET /healthz"));
+    expect(log.indexOf("store stopped")).toBeGreaterThan(log.indexOf("[edge] stopped, usage written"));
     expect(fs.existsSync(path.join(dataDir, "db", "embedded-mongo.lock"))).toBe(false);
 
     // The next start finds the data (and the generated session secret) again, without rebuilding.
-    const second = await launch(port);
+    const second = await launch(port, edgePort);
     expect(second.output()).not.toContain("building");
     const listed = await fetch(`http://127.0.0.1:${port}/api/tenants`, { headers: { Cookie: cookie } });
     expect(((await listed.json()) as { tenants: Array<{ slug: string }> }).tenants.map((t) => t.slug)).toEqual(["launched"]);
+    // The two requests the edge served before Ctrl-C (the 404 was nobody's) were written by its shutdown.
+    const usage = await fetch(`http://127.0.0.1:${port}/api/tenants/launched/analytics?period=7d`, { headers: { Cookie: cookie } });
+    expect(((await usage.json()) as { totals: unknown }).totals).toMatchObject({ requests: 2, bandwidthBytes: 14, cacheHits: 1, cacheMisses: 1 });
+    origin.close();
     process.kill(-(second.child.pid as number), "SIGTERM");
     await second.exited;
     expect(second.output()).toContain("store stopped, data flushed");

@@ -1,10 +1,12 @@
-// A real DNS server (UDP) answering CNAME and TXT questions from a zone its owner controls: for the app's tests
+// A real DNS server (UDP) answering A, CNAME and TXT questions from a zone its owner controls: for the app's tests
 // (tests/fixtures/dns-server.ts) and the browser tests (tests/e2e/support/dns-control.ts).
 import dns2 from "dns2";
 
 const { Packet } = dns2;
 
 export interface ZoneEntry {
+  /** IPv4 addresses (the edge's origin look-ups). */
+  A?: string[];
   CNAME?: string[];
   /** Each record as its character strings (a long value comes in chunks of at most 255 bytes). */
   TXT?: string[][];
@@ -14,12 +16,12 @@ export interface ZoneEntry {
   silent?: boolean;
 }
 
-const TYPE_NAMES: Record<number, string> = { [Packet.TYPE.CNAME]: "CNAME", [Packet.TYPE.TXT]: "TXT" };
+const TYPE_NAMES: Record<number, string> = { [Packet.TYPE.A]: "A", [Packet.TYPE.CNAME]: "CNAME", [Packet.TYPE.TXT]: "TXT" };
 /** Response codes (RFC 1035 §4.1.1); dns2 has them at run time but its type declarations do not. */
 const RCODE = { NXDOMAIN: 3, SERVFAIL: 2, REFUSED: 5 } as const;
 
 /** A record answering `question`. TTL 0: nothing may be cached from one check to the next, as tests change the zone. */
-function answer(question: Parameters<typeof Packet.createResourceFromQuestion>[0], rdata: { domain?: string; data?: string[] }) {
+function answer(question: Parameters<typeof Packet.createResourceFromQuestion>[0], rdata: { domain?: string; data?: string[]; address?: string }) {
   return Packet.createResourceFromQuestion(question, { type: question.type, class: Packet.CLASS.IN, ttl: 0, ...rdata });
 }
 
@@ -50,6 +52,7 @@ export async function startDnsZoneServer(port = 0): Promise<DnsZoneServer> {
     if (entry?.silent) return;
     if (!entry) response.header.rcode = RCODE.NXDOMAIN;
     else if (entry.rcode) response.header.rcode = RCODE[entry.rcode];
+    else if (type === "A") for (const address of entry.A ?? []) response.answers.push(answer(question, { address }));
     else if (type === "CNAME") for (const domain of entry.CNAME ?? []) response.answers.push(answer(question, { domain }));
     else if (type === "TXT") for (const data of entry.TXT ?? []) response.answers.push(answer(question, { data }));
     void send(response);

@@ -1,0 +1,456 @@
+// The edge's request handler: finds the tenant, refuses what it must (unknown tenant, other methods, bad bots, an
+// exhausted free quota), then serves an asset or a `/~api` response from the cache or the origin, and records the
+// request in the usage pipeline once it has been answered.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { once } from "node:events";
+import type { TenantDoc } from "#models/tenant.ts";
+import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
+import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
+import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
+import { assetOrigin, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
+import type { QuotaGate } from "./quota.ts";
+import type { TenantDirectory, TenantMatch } from "./tenants.ts";
+import type { UsageRecorder } from "./usage.ts";
+
+export interface EdgeDeps {
+  directory: TenantDirectory;
+  fetcher: OriginFetcher;
+  cache: ResponseCache;
+  recorder: UsageRecorder;
+  quota: QuotaGate;
+  /** The scheme clients reach the edge with (for the addresses API responses are rewritten to). */
+  scheme: string;
+  /** Lowercase substrings of user agents that are refused. */
+  blockedBots: string[];
+  /** Larger objects stream through uncached. */
+  maxObjectBytes: number;
+  /** Larger origin responses are refused (502) or cut off. */
+  maxResponseBytes: number;
+  /** Larger JSON bodies pass through unrewritten (`X-Parsed: 0`). */
+  maxParseBytes: number;
+}
+
+const USER_AGENT = "cms-edge/1";
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and what must never be stored or replayed. */
+const DROPPED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "set-cookie",
+  "set-cookie2",
+  "content-length",
+  "date",
+  "age",
+  "x-cache",
+  "x-parsed",
+]);
+
+/** What happened to a request, for usage: null when the edge refused it without serving anything. */
+type Outcome = { status: number; cache: CacheStatus; bytes: number } | null;
+
+type Fetched =
+  | { kind: "entry"; entry: CachedResponse }
+  | { kind: "stream"; origin: OriginResponse; headers: Record<string, string>; prefix: Buffer[]; rest: AsyncIterator<Buffer> }
+  | { kind: "error"; message: string };
+
+export function createEdgeHandler(d: EdgeDeps) {
+  const inFlight = new Coalescer<Fetched>();
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const timestamp = new Date();
+    let match: TenantMatch | null = null;
+    let outcome: Outcome = null;
+    try {
+      const url = req.url ?? "/";
+      if (!url.startsWith("/")) {
+        outcome = refuse(res, 400, "Bad request.\n");
+        return;
+      }
+      match = await d.directory.resolve(req.headers.host, url, d.scheme);
+      if (!match) {
+        refuse(res, 404, "No tenant is served at this address.\n");
+        return;
+      }
+      outcome = await serve(d, inFlight, match, req, res);
+    } catch (err) {
+      // Never a stack trace or an internal message to the client.
+      console.error(`edge: ${req.method} ${req.headers.host}${req.url}: ${(err as Error).stack ?? err}`);
+      if (!res.headersSent) outcome = plain(res, 502, "The edge could not serve this request.\n", "ERROR");
+      else res.destroy();
+    } finally {
+      if (match && outcome) {
+        const doc = match.tenant.doc;
+        const q = match.path.indexOf("?");
+        const path = q < 0 ? match.path : match.path.slice(0, q);
+        d.recorder.record(
+          { _id: doc._id, slug: doc.slug, billingSubject: doc.billingSubject, ownerId: doc.ownerId },
+          {
+            timestamp,
+            method: req.method ?? "GET",
+            path: path.slice(0, 1024),
+            status: outcome.status,
+            bytes: req.method === "HEAD" ? 0 : outcome.bytes,
+            cacheStatus: outcome.cache,
+            kind: kindOf(path),
+            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+          },
+        );
+      }
+    }
+  };
+}
+
+const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
+
+async function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Promise<Outcome> {
+  const doc = match.tenant.doc;
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return refuse(res, 405, "Only GET and HEAD are served.\n", { allow: "GET, HEAD" });
+  }
+  const ua = (req.headers["user-agent"] ?? "").toLowerCase();
+  if (ua && d.blockedBots.some((bot) => ua.includes(bot))) return refuse(res, 403, "Forbidden.\n");
+  const over = await d.quota.check(doc.billingSubject);
+  if (over) return refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
+
+  const q = match.path.indexOf("?");
+  const pathname = q < 0 ? match.path : match.path.slice(0, q);
+  const search = q < 0 ? "" : match.path.slice(q + 1);
+  // A path the URL parser would rewrite (dot segments, backslashes) could step outside the origin's base path.
+  if (new URL(pathname, "http://edge").pathname !== pathname) return refuse(res, 400, "Bad request.\n");
+  const head = req.method === "HEAD";
+  const ctx: Ctx = { d, inFlight, req, res, head, doc };
+  return kindOf(pathname) === "api" ? serveApi(ctx, match, pathname, search) : serveAsset(ctx, pathname, search);
+}
+
+interface Ctx {
+  d: EdgeDeps;
+  inFlight: Coalescer<Fetched>;
+  req: IncomingMessage;
+  res: ServerResponse;
+  head: boolean;
+  doc: TenantDoc;
+}
+
+function sortedQuery(params: URLSearchParams): string {
+  const copy = new URLSearchParams(params);
+  copy.sort();
+  return copy.toString();
+}
+
+async function serveAsset(c: Ctx, pathname: string, search: string): Promise<Outcome> {
+  const { d, doc } = c;
+  const target = assetOrigin(doc, pathname, new URLSearchParams(search));
+  if (!target) return refuse(c.res, 404, "Not found.\n");
+  const query = sortedQuery(target.query);
+  const url = `${target.url}${query ? `?${query}` : ""}`;
+  const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity", "user-agent": USER_AGENT };
+  if (doc.websiteDomain) headers.referer = doc.websiteDomain.includes("://") ? doc.websiteDomain : `https://${doc.websiteDomain}/`;
+  const key = `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}`;
+  const allowed = (h: Record<string, string>, status: number) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);
+  const range = c.head ? undefined : c.req.headers.range;
+
+  const hit = d.cache.get(key);
+  if (hit) return sendEntry(c, hit, "HIT", allowed, range);
+  if (range) {
+    // A range of an object not in the cache is fetched as a range; the whole object is fetched behind it to fill
+    // the cache when it is small enough, so later ranges are served from the cache. (An origin that ignores Range
+    // answers 200 with the whole object: that is stored and the range cut from it.)
+    const fetched = await fetchFromOrigin(d, url, { ...headers, range }, key, doc.cacheTTL);
+    if (fetched.kind === "entry") {
+      const total = Number(/\/(\d+)$/.exec(fetched.entry.headers["content-range"] ?? "")?.[1]);
+      if (fetched.entry.status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
+      return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
+    }
+    if (fetched.kind === "stream") {
+      const total = Number(/\/(\d+)$/.exec(fetched.headers["content-range"] ?? "")?.[1]);
+      if (fetched.origin.status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
+    }
+    return sendFetched(c, fetched, "MISS", allowed);
+  }
+  const { promise, leader } = c.inFlight.run(key, () => fetchFromOrigin(d, url, headers, key, doc.cacheTTL));
+  let fetched = await promise;
+  // A streamed body can be read once: the callers that waited on the leader fetch their own copy.
+  if (fetched.kind === "stream" && !leader) fetched = await fetchFromOrigin(d, url, headers, null, 0);
+  return sendFetched(c, fetched, "MISS", allowed);
+}
+
+function fillInBackground(c: Ctx, key: string, url: string, headers: Record<string, string>): void {
+  void c.inFlight.run(key, () => fetchFromOrigin(c.d, url, headers, key, c.doc.cacheTTL)).promise.then((f) => {
+    if (f.kind === "stream") discard(f.origin.body);
+  });
+}
+
+async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: string): Promise<Outcome> {
+  const { d, doc } = c;
+  if (!doc.apiOrigin) return refuse(c.res, 404, "The API proxy is not set up for this tenant.\n");
+  const params = new URLSearchParams(search);
+  const bypassParam = doc.previewBypassParam || "preview";
+  const bypass = params.has(bypassParam);
+  params.delete(bypassParam);
+  const query = sortedQuery(params);
+  const url = `${doc.apiOrigin.replace(/\/+$/, "")}${pathname.slice("/~api".length) || "/"}${query ? `?${query}` : ""}`;
+  const headers: Record<string, string> = { accept: "application/json, */*;q=0.5", "accept-encoding": "identity", "user-agent": USER_AGENT };
+  const token = match.tenant.apiToken;
+  const scheme = { bearer: "Bearer", basic: "Basic", token: "Token" }[doc.apiAuthMode as string];
+  if (token && scheme) headers[(doc.apiTokenHeader || "Authorization").toLowerCase()] = `${scheme} ${token}`;
+  const rewrite = doc.transformApiUrls ? { prefixes: rewritePrefixes(doc, match.base), maxBytes: d.maxParseBytes } : null;
+  const anyType = () => true;
+  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite, token), "BYPASS", anyType);
+
+  const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;
+  const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${rewrite ? match.base : "-"} ${url}`;
+  const hit = d.cache.get(key);
+  // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
+  if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
+  const { promise, leader } = c.inFlight.run(key, () => fetchFromOrigin(d, url, headers, key, doc.apiCacheTTL ?? 60, rewrite, token));
+  let fetched = await promise;
+  if (fetched.kind === "stream" && !leader) fetched = await fetchFromOrigin(d, url, headers, null, 0, rewrite, token);
+  return sendFetched(c, fetched, "MISS", anyType);
+}
+
+type Rewrite = { prefixes: Array<[string, string]>; maxBytes: number } | null;
+
+/**
+ * One origin request. A 5xx or a failure to connect is an error (never cached); a body within `maxObjectBytes` is
+ * read whole (rewritten when asked) and, when `key` is set and the status is 200, stored for `ttlSeconds`; a larger
+ * one is handed back as a stream to be piped once.
+ */
+async function fetchFromOrigin(
+  d: EdgeDeps,
+  url: string,
+  headers: Record<string, string>,
+  key: string | null,
+  ttlSeconds: number,
+  rewrite: Rewrite = null,
+  secret: string | null = null,
+): Promise<Fetched> {
+  let origin: OriginResponse;
+  try {
+    origin = await d.fetcher.get(url, headers);
+  } catch (err) {
+    return { kind: "error", message: originFailure(err) };
+  }
+  if (origin.status >= 500) {
+    discard(origin.body);
+    return { kind: "error", message: `The origin answered with an error (${origin.status}).\n` };
+  }
+  const out = responseHeaders(origin.headers, secret);
+  const json = rewrite !== null && /[/+]json\b/i.test(out["content-type"] ?? "");
+  const length = Number(origin.headers["content-length"]);
+  if (length > d.maxResponseBytes) {
+    discard(origin.body);
+    return { kind: "error", message: "The origin's response is larger than the edge serves.\n" };
+  }
+  const iterator = origin.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    if (!(length > d.maxObjectBytes)) {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        chunks.push(next.value);
+        size += next.value.length;
+        if (size > d.maxObjectBytes) break;
+      }
+    }
+  } catch (err) {
+    discard(origin.body);
+    return { kind: "error", message: originFailure(err) };
+  }
+  if (length > d.maxObjectBytes || size > d.maxObjectBytes) {
+    if (json) out["x-parsed"] = "0";
+    if (Number.isFinite(length)) out["content-length"] = String(length);
+    return { kind: "stream", origin, headers: out, prefix: chunks, rest: iterator };
+  }
+  let body = Buffer.concat(chunks, size);
+  if (json && rewrite) {
+    if (body.length <= rewrite.maxBytes) {
+      body = Buffer.from(rewriteUrls(body.toString("utf8"), rewrite.prefixes), "utf8");
+      out["x-parsed"] = "1";
+    } else {
+      out["x-parsed"] = "0";
+    }
+  }
+  const entry: CachedResponse = { status: origin.status, headers: out, body, expiresAt: Date.now() + ttlSeconds * 1000 };
+  if (key && origin.status === 200 && ttlSeconds > 0) {
+    entry.storedAt = Date.now();
+    d.cache.set(key, entry);
+  }
+  return { kind: "entry", entry };
+}
+
+function originFailure(err: unknown): string {
+  const refused = err instanceof OriginRefused ? err : (err as { cause?: unknown }).cause;
+  if (refused instanceof OriginRefused) {
+    return refused.reason === "scheme" ? "The origin is not an https address.\n" : "The origin is not at a public address.\n";
+  }
+  const code = (err as { code?: string }).code ?? "";
+  if (/TIMEOUT/.test(code)) return "The origin did not answer in time.\n";
+  return "The origin could not be reached.\n";
+}
+
+/** The origin's headers as the edge passes them on: no hop-by-hop headers or cookies, nothing that echoes the token. */
+function responseHeaders(h: OriginResponse["headers"], secret: string | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  const named = String(h.connection ?? "")
+    .toLowerCase()
+    .split(",")
+    .map((s) => s.trim());
+  for (const [name, value] of Object.entries(h)) {
+    if (value === undefined || DROPPED.has(name) || named.includes(name)) continue;
+    const text = Array.isArray(value) ? value.join(", ") : value;
+    if (secret && text.includes(secret)) continue;
+    out[name] = text;
+  }
+  return out;
+}
+
+type TypeCheck = (headers: Record<string, string>, status: number) => boolean;
+
+function sendFetched(c: Ctx, fetched: Fetched, cache: CacheStatus, allowed: TypeCheck): Promise<Outcome> | Outcome {
+  if (fetched.kind === "error") return plain(c.res, 502, fetched.message, "ERROR");
+  if (fetched.kind === "entry") return sendEntry(c, fetched.entry, cache, allowed, undefined);
+  return pipeStream(c, fetched, cache, allowed);
+}
+
+function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: TypeCheck, range: string | undefined): Outcome {
+  const { res } = c;
+  if (!allowed(entry.headers, entry.status)) return plain(res, 403, "This type of file is not served here.\n", cache);
+  const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
+  if (cache === "HIT" && entry.storedAt) headers.age = String(Math.floor((Date.now() - entry.storedAt) / 1000));
+  const etag = entry.headers.etag;
+  if (etag && entry.status === 200 && c.req.headers["if-none-match"] === etag) {
+    res.writeHead(304, headers).end();
+    return { status: 304, cache, bytes: 0 };
+  }
+  let status = entry.status;
+  let body = entry.body;
+  if (entry.status === 200) headers["accept-ranges"] = "bytes";
+  if (range && entry.status === 200) {
+    const r = parseRange(range, body.length);
+    if (r === "unsatisfiable") {
+      headers["content-range"] = `bytes */${body.length}`;
+      headers["content-length"] = "0";
+      res.writeHead(416, headers).end();
+      return { status: 416, cache, bytes: 0 };
+    }
+    if (r) {
+      status = 206;
+      headers["content-range"] = `bytes ${r.start}-${r.end}/${body.length}`;
+      body = body.subarray(r.start, r.end + 1);
+    }
+  }
+  headers["content-length"] = String(body.length);
+  res.writeHead(status, headers);
+  if (c.head) {
+    res.end();
+    return { status, cache, bytes: 0 };
+  }
+  res.end(body);
+  return { status, cache, bytes: body.length };
+}
+
+/** One byte range (RFC 9110 §14.1.2); null for what is served whole (several ranges, another unit, nonsense). */
+export function parseRange(header: string, size: number): { start: number; end: number } | "unsatisfiable" | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "unsatisfiable";
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== "" && Number(m[2]) < start) return null;
+  }
+  if (start >= size) return "unsatisfiable";
+  return { start, end };
+}
+
+async function pipeStream(
+  c: Ctx,
+  s: Extract<Fetched, { kind: "stream" }>,
+  cache: CacheStatus,
+  allowed: TypeCheck,
+): Promise<Outcome> {
+  const { res, d } = c;
+  const status = s.origin.status;
+  if (!allowed(s.headers, status)) {
+    discard(s.origin.body);
+    return plain(res, 403, "This type of file is not served here.\n", cache);
+  }
+  res.writeHead(status, { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" });
+  if (c.head) {
+    discard(s.origin.body);
+    res.end();
+    return { status, cache, bytes: 0 };
+  }
+  let bytes = 0;
+  let closed = false;
+  res.once("close", () => (closed = true));
+  const write = async (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (!res.write(chunk)) await Promise.race([once(res, "drain"), once(res, "close")]);
+  };
+  try {
+    for (const chunk of s.prefix) await write(chunk);
+    let total = bytes;
+    for (;;) {
+      if (closed) break;
+      const next = await s.rest.next();
+      if (next.done) break;
+      total += next.value.length;
+      if (total > d.maxResponseBytes) throw new Error("the origin's response exceeds the size cap");
+      await write(next.value);
+    }
+    if (closed) {
+      discard(s.origin.body);
+    } else {
+      res.end();
+    }
+  } catch (err) {
+    // Headers are gone: the only honest signal left is to cut the connection.
+    console.warn(`edge: streaming ${c.doc.slug}: ${(err as Error).message}`);
+    discard(s.origin.body);
+    res.destroy();
+    return { status: 502, cache: "ERROR", bytes };
+  }
+  return { status, cache, bytes };
+}
+
+/** A short plain-text answer, served to the client and counted (origin errors, type refusals). */
+function plain(res: ServerResponse, status: number, text: string, cache: CacheStatus, extra: Record<string, string> = {}): Outcome {
+  const body = Buffer.from(text, "utf8");
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": String(body.length),
+    "cache-control": "no-store",
+    "x-cache": cache,
+    "x-content-type-options": "nosniff",
+    ...extra,
+  });
+  res.end(body);
+  return { status, cache, bytes: body.length };
+}
+
+/** A refusal the edge answers by itself before any cache or origin: served, but not counted as the tenant's usage. */
+function refuse(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): null {
+  plain(res, status, text, "BYPASS", extra);
+  return null;
+}
+
+/** Drops an origin body that will not be read (the abort it causes is expected, not an error). */
+function discard(body: OriginResponse["body"]): void {
+  body.on("error", () => undefined);
+  body.destroy();
+}

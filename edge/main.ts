@@ -1,0 +1,40 @@
+// The edge process (`npm start` runs it beside the app): serves tenants on EDGE_PORT until SIGTERM/SIGINT, then
+// finishes the answers in progress, writes the usage it holds and closes the database connection.
+import mongoose from "mongoose";
+import { closeDbByOwner, connectDb } from "#app/server/db.server.ts";
+import { env } from "#app/server/env.server.ts";
+import { createEdge } from "./server.ts";
+
+closeDbByOwner();
+await connectDb();
+
+const edge = createEdge({
+  edgeHost: env.edge.host,
+  // The scheme of the addresses the control plane hands out (PROXY_BASE_URL): behind a TLS terminator that is https.
+  scheme: new URL(env.proxyBaseUrl.replaceAll("{slug}", "x")).protocol.replace(":", ""),
+  allowPrivateOrigins: env.allowPrivateOrigins,
+  dnsServers: env.dnsServers,
+  cacheBytes: env.edge.cacheBytes,
+  logSampleRate: env.edge.logSampleRate,
+  blockedBots: env.edge.blockedBots,
+});
+
+const port = await edge.listen(env.edge.port, env.host);
+console.log(`[edge] serving tenants on http://<slug>.${env.edge.host}:${port} and http://${env.edge.host}:${port}/<slug>`);
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      await edge.close();
+      await mongoose.disconnect();
+      console.log("[edge] stopped, usage written");
+      process.exit(0);
+    })().catch((err: unknown) => {
+      console.error(`[edge] ${(err as Error).message}`);
+      process.exit(1);
+    });
+  });
+}

@@ -1,0 +1,114 @@
+// The edge as a running server: its parts wired together (tenant directory, origin fetcher, cache, usage recorder,
+// quota gate) behind one node:http server, and a `close` that stops accepting, lets answers in progress finish and
+// writes the usage still held.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ResponseCache } from "./cache.ts";
+import { OriginFetcher } from "./fetch.ts";
+import { createEdgeHandler, type EdgeDeps } from "./handler.ts";
+import { QuotaGate } from "./quota.ts";
+import { TenantDirectory } from "./tenants.ts";
+import { UsageRecorder, type UsageRecorderOptions } from "./usage.ts";
+
+/** User agents of crawlers known to ignore robots.txt or scrape media in bulk (lowercase substrings). */
+export const DEFAULT_BLOCKED_BOTS = [
+  "ahrefsbot",
+  "semrushbot",
+  "mj12bot",
+  "dotbot",
+  "petalbot",
+  "blexbot",
+  "dataforseobot",
+  "megaindex",
+  "bytespider",
+  "serpstatbot",
+  "seekportbot",
+  "zoominfobot",
+  "barkrowler",
+  "imagesiftbot",
+];
+
+export interface EdgeConfig {
+  /** Tenants are served on `<slug>.<edgeHost>` and on `<edgeHost>/<slug>/…`. */
+  edgeHost: string;
+  /** The scheme clients use to reach the edge. */
+  scheme?: string;
+  allowPrivateOrigins: boolean;
+  dnsServers?: string[];
+  cacheBytes: number;
+  logSampleRate?: number;
+  blockedBots?: string[];
+  maxObjectBytes?: number;
+  maxResponseBytes?: number;
+  maxParseBytes?: number;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  tenantMaxAgeMs?: number;
+  quotaMaxAgeMs?: number;
+  usage?: UsageRecorderOptions;
+  now?: () => Date;
+}
+
+export interface Edge {
+  server: http.Server;
+  deps: EdgeDeps;
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting, waits up to `graceMs` for answers in progress, then writes the usage held. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createEdge(config: EdgeConfig): Edge {
+  const recorder = new UsageRecorder({ logSampleRate: config.logSampleRate, ...config.usage });
+  const now = config.now ?? (() => new Date());
+  const deps: EdgeDeps = {
+    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, () => now().getTime()),
+    fetcher: new OriginFetcher({
+      allowPrivate: config.allowPrivateOrigins,
+      dnsServers: config.dnsServers,
+      connectTimeoutMs: config.connectTimeoutMs ?? 5_000,
+      headersTimeoutMs: config.headersTimeoutMs ?? 15_000,
+      bodyTimeoutMs: config.bodyTimeoutMs ?? 30_000,
+    }),
+    cache: new ResponseCache(config.cacheBytes),
+    recorder,
+    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, now),
+    scheme: config.scheme ?? "http",
+    blockedBots: (config.blockedBots ?? DEFAULT_BLOCKED_BOTS).map((b) => b.toLowerCase()).filter(Boolean),
+    maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),
+    maxResponseBytes: config.maxResponseBytes ?? 2 * 1024 * 1024 * 1024,
+    maxParseBytes: config.maxParseBytes ?? 4 * 1024 * 1024,
+  };
+  const handle = createEdgeHandler(deps);
+  const pending = new Set<Promise<void>>();
+  const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    const p = handle(req, res);
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  });
+
+  return {
+    server,
+    deps,
+    async listen(port, host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      recorder.start();
+      return (server.address() as AddressInfo).port;
+    },
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      server.closeAllConnections();
+      await closed;
+      await recorder.stop();
+      await deps.fetcher.close();
+    },
+  };
+}

@@ -1,0 +1,407 @@
+// The edge end to end: a real node:http edge in this process, real origins on loopback, the real store. Assets and
+// the `/~api` proxy as PRODUCT.md describes them — hits and misses, cache keys, versions, config changes within a
+// second, coalescing, Range, types, bots, errors, header hygiene, token injection, rewriting — and quotas.
+import { Types } from "mongoose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encryptToken } from "#app/server/crypto.server.ts";
+import { createEdge, type Edge } from "#edge/server.ts";
+import { Account } from "#models/account.ts";
+import { DailyUsage } from "#models/daily-usage.ts";
+import { Tenant } from "#models/tenant.ts";
+import { resetDb } from "#tests/fixtures/db.ts";
+import { edgeRequest } from "#tests/support/edge-client.ts";
+import { IMAGE, LARGE_PDF, startOrigin, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
+
+let origin: TestOrigin;
+let edge: Edge;
+let port = 0;
+const acmeId = new Types.ObjectId();
+const TOKEN = "tok-secret-123";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Longer than the edge keeps a tenant's configuration. */
+const CONFIG_SETTLES_MS = 1_050;
+
+const get = (path: string, opts: { host?: string; method?: string; headers?: Record<string, string> } = {}) =>
+  edgeRequest(port, opts.host ?? `acme.localhost:${port}`, path, opts);
+
+/** The headers a test pins down (the rest — Date, Keep-Alive — belong to node:http). */
+function pick(headers: Record<string, unknown>, names: string[]) {
+  return Object.fromEntries(names.filter((n) => headers[n] !== undefined).map((n) => [n, headers[n]]));
+}
+
+function tenant(slug: string, id: Types.ObjectId, extra: Record<string, unknown> = {}) {
+  return {
+    _id: id,
+    slug,
+    ownerId: "u1",
+    billingSubject: "user:u1",
+    cms: "generic",
+    originUrl: `${origin.base}/media`,
+    videoOrigin: `${origin.base}/video`,
+    cacheTTL: 3600,
+    websiteDomain: "www.acme.example",
+    apiOrigin: `${origin.base}/api`,
+    apiAuthMode: "bearer",
+    apiToken: encryptToken(TOKEN, id.toHexString()),
+    apiTokenUpdatedAt: new Date("2026-01-01T00:00:00Z"),
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  await resetDb();
+  origin = await startOrigin(TOKEN);
+  await Account.create({ subject: "user:u1", plan: "pro" });
+  await Tenant.create([tenant("acme", acmeId)]);
+  edge = createEdge({
+    edgeHost: "localhost",
+    allowPrivateOrigins: true,
+    cacheBytes: 8 * 1024 * 1024,
+    maxObjectBytes: 64 * 1024,
+    maxParseBytes: 2 * 1024,
+    headersTimeoutMs: 500,
+    connectTimeoutMs: 1_000,
+    // Usage is checked in edge-usage-flow.test.ts; here it is only kept in memory.
+    usage: { intervalMs: 3_600_000 },
+  });
+  port = await edge.listen(0, "127.0.0.1");
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await origin?.close();
+});
+
+describe("the asset proxy", () => {
+  it("serves a miss from the origin and then a hit from memory, with the origin's entity headers and X-Cache", async () => {
+    const first = await get("/img.png");
+    const second = await get("/img.png");
+    const names = ["content-type", "content-length", "etag", "cache-control", "accept-ranges", "x-cache", "x-content-type-options"];
+    expect({ status: first.status, headers: pick(first.headers, names) }).toEqual({
+      status: 200,
+      headers: {
+        "content-type": "image/png",
+        "content-length": String(IMAGE.length),
+        etag: '"img-v1"',
+        "cache-control": "public, max-age=31536000",
+        "accept-ranges": "bytes",
+        "x-cache": "MISS",
+        "x-content-type-options": "nosniff",
+      },
+    });
+    expect(first.body.equals(IMAGE)).toBe(true);
+    expect(second.status).toBe(200);
+    expect(second.headers["x-cache"]).toBe("HIT");
+    expect(second.headers.age).toBe("0");
+    expect(second.body.equals(IMAGE)).toBe(true);
+    expect(origin.count("/media/img.png")).toBe(1);
+    // The same object by path on the bare edge host is the same cache entry.
+    const byPath = await get("/acme/img.png", { host: `localhost:${port}` });
+    expect([byPath.status, byPath.headers["x-cache"], byPath.body.equals(IMAGE)]).toEqual([200, "HIT", true]);
+    // A conditional request with the current ETag is answered 304 without a body.
+    const conditional = await get("/img.png", { headers: { "if-none-match": '"img-v1"' } });
+    expect([conditional.status, conditional.headers["x-cache"], conditional.body.length]).toEqual([304, "HIT", 0]);
+    // HEAD: the headers of a GET, no body.
+    const head = await get("/img.png", { method: "HEAD" });
+    expect([head.status, head.headers["content-length"], head.headers["x-cache"], head.body.length]).toEqual([200, String(IMAGE.length), "HIT", 0]);
+  });
+
+  it("keys the cache on the sorted query: the same parameters in another order are one entry", async () => {
+    const a = await get("/photo.jpg?w=300&fm=webp");
+    const b = await get("/photo.jpg?fm=webp&w=300");
+    const c = await get("/photo.jpg?fm=webp&w=301");
+    expect([a.headers["x-cache"], a.text]).toEqual(["MISS", "jpeg for ?fm=webp&w=300"]);
+    expect([b.headers["x-cache"], b.text]).toEqual(["HIT", "jpeg for ?fm=webp&w=300"]);
+    expect([c.headers["x-cache"], c.text]).toEqual(["MISS", "jpeg for ?fm=webp&w=301"]);
+    expect(origin.count("/media/photo.jpg")).toBe(2);
+  });
+
+  it("makes one origin request for 50 concurrent misses of one object", async () => {
+    const answers = await Promise.all(Array.from({ length: 50 }, () => get("/wait.png")));
+    expect(answers.map((a) => `${a.status} ${a.headers["x-cache"]} ${a.text}`)).toEqual(Array(50).fill("200 MISS waited"));
+    expect(origin.count("/media/wait.png")).toBe(1);
+    expect((await get("/wait.png")).headers["x-cache"]).toBe("HIT");
+  });
+
+  it("sends the website as Referer, and sees a config change and a cache-version bump within a second", async () => {
+    const before = await get("/referer.png");
+    expect([before.headers["x-cache"], before.text]).toEqual(["MISS", "referer=https://www.acme.example/"]);
+    expect((await get("/referer.png")).headers["x-cache"]).toBe("HIT");
+
+    await Tenant.updateOne({ _id: acmeId }, { $set: { websiteDomain: "https://shop.acme.example/landing" } });
+    await sleep(CONFIG_SETTLES_MS);
+    const changed = await get("/referer.png");
+    expect([changed.headers["x-cache"], changed.text]).toEqual(["MISS", "referer=https://shop.acme.example/landing"]);
+
+    // refresh-cache: the assets version goes up and every asset is fetched again.
+    const img = origin.count("/media/img.png");
+    await Tenant.updateOne({ _id: acmeId }, { $inc: { "cacheVersions.assets": 1 } });
+    await sleep(CONFIG_SETTLES_MS);
+    expect((await get("/img.png")).headers["x-cache"]).toBe("MISS");
+    expect((await get("/img.png")).headers["x-cache"]).toBe("HIT");
+    expect(origin.count("/media/img.png")).toBe(img + 1);
+  });
+
+  it("serves byte ranges: a miss as a range from the origin, then from the cache once the whole object is in", async () => {
+    const first = await get("/clip.mp4", { headers: { range: "bytes=0-99" } });
+    expect({ status: first.status, headers: pick(first.headers, ["content-type", "content-range", "content-length", "x-cache"]) }).toEqual({
+      status: 206,
+      headers: { "content-type": "video/mp4", "content-range": `bytes 0-99/${VIDEO.length}`, "content-length": "100", "x-cache": "MISS" },
+    });
+    expect(first.body.equals(VIDEO.subarray(0, 100))).toBe(true);
+    // The whole object is fetched behind the range, from the video origin.
+    await expect.poll(() => origin.seen.filter((r) => r.url === "/video/clip.mp4" && !r.headers.range).length).toBe(1);
+    await expect.poll(async () => (await get("/clip.mp4", { headers: { range: "bytes=100-199" } })).headers["x-cache"]).toBe("HIT");
+    const requests = origin.count("/video/clip.mp4");
+
+    const middle = await get("/clip.mp4", { headers: { range: "bytes=1000-1999" } });
+    expect([middle.status, middle.headers["content-range"], middle.headers["x-cache"]]).toEqual([206, `bytes 1000-1999/${VIDEO.length}`, "HIT"]);
+    expect(middle.body.equals(VIDEO.subarray(1000, 2000))).toBe(true);
+    const suffix = await get("/clip.mp4", { headers: { range: "bytes=-10" } });
+    expect([suffix.status, suffix.headers["content-range"]]).toEqual([206, `bytes 49990-49999/${VIDEO.length}`]);
+    expect(suffix.body.equals(VIDEO.subarray(-10))).toBe(true);
+    const open = await get("/clip.mp4", { headers: { range: "bytes=49000-" } });
+    expect(open.body.equals(VIDEO.subarray(49000))).toBe(true);
+    const beyond = await get("/clip.mp4", { headers: { range: "bytes=60000-" } });
+    expect([beyond.status, beyond.headers["content-range"], beyond.body.length]).toEqual([416, `bytes */${VIDEO.length}`, 0]);
+    const whole = await get("/clip.mp4");
+    expect([whole.status, whole.headers["x-cache"], whole.body.equals(VIDEO)]).toEqual([200, "HIT", true]);
+    expect(origin.count("/video/clip.mp4")).toBe(requests);
+  });
+
+  it("streams an object over the size cap through without caching it", async () => {
+    const a = await get("/big.pdf");
+    const b = await get("/big.pdf");
+    expect([a.status, a.headers["content-type"], a.headers["x-cache"], a.body.equals(LARGE_PDF)]).toEqual([200, "application/pdf", "MISS", true]);
+    expect([b.status, b.headers["x-cache"], b.body.equals(LARGE_PDF)]).toEqual([200, "MISS", true]);
+    expect(origin.count("/media/big.pdf")).toBe(2);
+  });
+
+  it("refuses a response type outside allowedTypes (the default list, then the tenant's own) with 403", async () => {
+    const html = await get("/page.html");
+    expect({ status: html.status, cache: html.headers["x-cache"], type: html.headers["content-type"], body: html.text }).toEqual({
+      status: 403,
+      cache: "MISS",
+      type: "text/plain; charset=utf-8",
+      body: "This type of file is not served here.\n",
+    });
+    expect((await get("/photo.jpg?only=png")).status).toBe(200);
+    await Tenant.updateOne({ _id: acmeId }, { $set: { allowedTypes: ["png"] } });
+    await sleep(CONFIG_SETTLES_MS);
+    const jpeg = await get("/photo.jpg?only=png");
+    expect([jpeg.status, jpeg.headers["x-cache"], jpeg.text]).toEqual([403, "HIT", "This type of file is not served here.\n"]);
+    expect((await get("/img.png")).status).toBe(200);
+    await Tenant.updateOne({ _id: acmeId }, { $set: { allowedTypes: null } });
+  });
+
+  it("refuses known bad bots, other methods, unknown tenants and paths that step outside the origin", async () => {
+    const seen = origin.seen.length;
+    const bot = await get("/img.png", { headers: { "user-agent": "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)" } });
+    expect([bot.status, bot.headers["x-cache"], bot.text]).toEqual([403, "BYPASS", "Forbidden.\n"]);
+    const browser = await get("/img.png", { headers: { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0" } });
+    expect(browser.status).toBe(200);
+    for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+      const refused = await get("/img.png", { method });
+      expect([refused.status, refused.headers.allow, refused.headers["x-cache"], refused.text]).toEqual([
+        405,
+        "GET, HEAD",
+        "BYPASS",
+        "Only GET and HEAD are served.\n",
+      ]);
+    }
+    const unknown = await get("/img.png", { host: `nobody.localhost:${port}` });
+    expect([unknown.status, unknown.headers["content-type"], unknown.text]).toEqual([404, "text/plain; charset=utf-8", "No tenant is served at this address.\n"]);
+    expect((await get("/", { host: `localhost:${port}` })).status).toBe(404);
+    expect((await get("/img.png", { host: `elsewhere.example` })).status).toBe(404);
+    for (const path of ["/../other/img.png", "/a/%2e%2e/%2e%2e/img.png", "/a\\..\\img.png"]) {
+      expect((await get(path)).status, path).toBe(400);
+    }
+    expect(origin.seen.length).toBe(seen);
+  });
+
+  it("answers origin errors and unreachable origins with 502 and X-Cache ERROR, and never caches them", async () => {
+    const failed = await get("/fail.png");
+    expect({ status: failed.status, cache: failed.headers["x-cache"], cc: failed.headers["cache-control"], body: failed.text }).toEqual({
+      status: 502,
+      cache: "ERROR",
+      cc: "no-store",
+      body: "The origin answered with an error (503).\n",
+    });
+    expect((await get("/fail.png")).headers["x-cache"]).toBe("ERROR");
+    expect(origin.count("/media/fail.png")).toBe(2);
+
+    const slow = await get("/slow.png");
+    expect([slow.status, slow.headers["x-cache"], slow.text]).toEqual([502, "ERROR", "The origin did not answer in time.\n"]);
+
+    // A 404 from the origin is passed on as it is, and not kept.
+    const missing = await get("/missing.png");
+    expect([missing.status, missing.headers["x-cache"], missing.text]).toEqual([404, "MISS", "no such file"]);
+    expect((await get("/missing.png")).headers["x-cache"]).toBe("MISS");
+
+    const closed = await startOrigin();
+    await closed.close();
+    await Tenant.create(tenant("gone", new Types.ObjectId(), { originUrl: `${closed.base}/media` }));
+    const unreachable = await get("/img.png", { host: `gone.localhost:${port}` });
+    expect([unreachable.status, unreachable.headers["x-cache"], unreachable.text]).toEqual([502, "ERROR", "The origin could not be reached.\n"]);
+  });
+
+  it("never stores or replays the origin's Set-Cookie or hop-by-hop headers, and never forwards the client's credentials", async () => {
+    for (const expected of ["MISS", "HIT"]) {
+      const res = await get("/cookie.png", { headers: { cookie: "sid=client-session", authorization: "Bearer client-token" } });
+      expect([res.status, res.headers["x-cache"], res.text, res.headers["x-kept"]]).toEqual([200, expected, "with cookies", "yes"]);
+      expect(res.headers["set-cookie"]).toBeUndefined();
+      expect(res.headers["x-internal"]).toBeUndefined();
+    }
+    const seen = origin.seen.filter((r) => r.url.startsWith("/media/cookie.png"));
+    expect(seen).toHaveLength(1);
+    expect(seen[0].headers.cookie).toBeUndefined();
+    expect(seen[0].headers.authorization).toBeUndefined();
+    expect(pick(seen[0].headers, ["accept-encoding", "user-agent", "referer"])).toEqual({
+      "accept-encoding": "identity",
+      "user-agent": "cms-edge/1",
+      referer: "https://shop.acme.example/landing",
+    });
+  });
+});
+
+describe("the API proxy", () => {
+  const apiRequests = () => origin.seen.filter((r) => r.url.startsWith("/api/"));
+  const leaked = (res: { headers: Record<string, unknown>; text: string }) => JSON.stringify(res.headers).includes(TOKEN) || res.text.includes(TOKEN);
+
+  it("injects the token on a miss only, strips /~api, sorts the query and rewrites the provider's asset URLs", async () => {
+    const before = apiRequests().length;
+    const miss = await get("/~api/entries?locale=en&content_type=post");
+    expect({ status: miss.status, headers: pick(miss.headers, ["content-type", "x-cache", "x-parsed", "set-cookie"]) }).toEqual({
+      status: 200,
+      headers: { "content-type": "application/json; charset=utf-8", "x-cache": "MISS", "x-parsed": "1" },
+    });
+    const edgeBase = `http://acme.localhost:${port}`;
+    expect(JSON.parse(miss.text)).toEqual({
+      query: "?content_type=post&locale=en",
+      items: [
+        { title: "Hero", image: `${edgeBase}/img.png?w=300` },
+        { title: "Clip", video: `${edgeBase}/clip.mp4`, other: "https://elsewhere.example/x.png" },
+      ],
+    });
+    const sent = apiRequests().slice(before);
+    expect(sent.map((r) => [r.url, r.headers.authorization])).toEqual([["/api/entries?content_type=post&locale=en", `Bearer ${TOKEN}`]]);
+
+    const hit = await get("/~api/entries?content_type=post&locale=en");
+    expect([hit.status, hit.headers["x-cache"], hit.headers["x-parsed"], hit.text]).toEqual([200, "HIT", "1", miss.text]);
+    expect(apiRequests().length).toBe(before + 1);
+    expect(leaked(miss) || leaked(hit)).toBe(false);
+
+    // By path on the bare host, the rewritten addresses are the path-based ones.
+    const byPath = await get("/acme/~api/entries?content_type=post&locale=en", { host: `localhost:${port}` });
+    expect((JSON.parse(byPath.text) as { items: Array<{ image?: string }> }).items[0].image).toBe(`http://localhost:${port}/acme/img.png?w=300`);
+  });
+
+  it("bypasses the cache for preview requests, without forwarding the bypass parameter", async () => {
+    const before = apiRequests().length;
+    const preview = await get("/~api/entries?locale=en&content_type=post&preview=1");
+    expect([preview.status, preview.headers["x-cache"], (JSON.parse(preview.text) as { query: string }).query]).toEqual([
+      200,
+      "BYPASS",
+      "?content_type=post&locale=en",
+    ]);
+    const again = await get("/~api/entries?preview=true&content_type=post&locale=en");
+    expect(again.headers["x-cache"]).toBe("BYPASS");
+    expect(apiRequests().slice(before).map((r) => [r.url, r.headers.authorization])).toEqual([
+      ["/api/entries?content_type=post&locale=en", `Bearer ${TOKEN}`],
+      ["/api/entries?content_type=post&locale=en", `Bearer ${TOKEN}`],
+    ]);
+    // The cached entry is untouched by the bypasses.
+    expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("HIT");
+
+    await Tenant.updateOne({ _id: acmeId }, { $set: { previewBypassParam: "draft" } });
+    await sleep(CONFIG_SETTLES_MS);
+    const draft = await get("/~api/entries?content_type=post&locale=en&draft");
+    expect(draft.headers["x-cache"]).toBe("BYPASS");
+    expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("HIT");
+  });
+
+  it("follows the auth mode, header and API cache version within a second", async () => {
+    await Tenant.updateOne({ _id: acmeId }, { $set: { apiAuthMode: "token", apiTokenHeader: "X-Api-Key" } });
+    await sleep(CONFIG_SETTLES_MS);
+    const before = apiRequests().length;
+    const res = await get("/~api/entries?content_type=post&locale=en");
+    expect([res.status, res.headers["x-cache"]]).toEqual([200, "MISS"]);
+    const sent = apiRequests().slice(before);
+    expect(sent.map((r) => [r.headers["x-api-key"], r.headers.authorization])).toEqual([[`Token ${TOKEN}`, undefined]]);
+
+    await Tenant.updateOne({ _id: acmeId }, { $set: { apiAuthMode: "none" } });
+    await sleep(CONFIG_SETTLES_MS);
+    const none = await get("/~api/entries?content_type=post&locale=en");
+    expect([none.status, none.headers["x-cache"], none.text]).toEqual([401, "MISS", '{"error":"unauthorized"}']);
+    expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("MISS");
+
+    await Tenant.updateOne({ _id: acmeId }, { $set: { apiAuthMode: "bearer", apiTokenHeader: "Authorization" } });
+    await sleep(CONFIG_SETTLES_MS);
+    expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("HIT");
+    await Tenant.updateOne({ _id: acmeId }, { $inc: { "cacheVersions.api": 1 } });
+    await sleep(CONFIG_SETTLES_MS);
+    expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("MISS");
+  });
+
+  it("passes a JSON body over the parse cap through unrewritten with X-Parsed: 0, and leaves rewriting off when asked", async () => {
+    const large = await get("/~api/large");
+    expect([large.status, large.headers["x-parsed"], large.headers["x-cache"]]).toEqual([200, "0", "MISS"]);
+    expect(large.text).toContain(`"image":"${origin.base}/media/img.png"`);
+    expect(large.text).not.toContain("acme.localhost");
+
+    await Tenant.updateOne({ _id: acmeId }, { $set: { transformApiUrls: false } });
+    await sleep(CONFIG_SETTLES_MS);
+    const plain = await get("/~api/entries?x=1");
+    expect([plain.status, plain.headers["x-parsed"]]).toEqual([200, undefined]);
+    expect((JSON.parse(plain.text) as { items: Array<{ image?: string }> }).items[0].image).toBe(`${origin.base}/media/img.png?w=300`);
+    await Tenant.updateOne({ _id: acmeId }, { $set: { transformApiUrls: true } });
+  });
+
+  it("never lets the token reach a client: echoed headers are dropped and origin errors are replaced", async () => {
+    const echo = await get("/~api/echo");
+    expect([echo.status, echo.headers["x-debug-auth"], echo.text]).toEqual([200, undefined, '{"ok":true}']);
+    const broken = await get("/~api/broken");
+    expect([broken.status, broken.headers["x-cache"], broken.text]).toEqual([502, "ERROR", "The origin answered with an error (500).\n"]);
+    expect(leaked(echo) || leaked(broken)).toBe(false);
+  });
+
+  it("answers 404 for a tenant without an API origin, without contacting anything", async () => {
+    await Tenant.create(tenant("noapi", new Types.ObjectId(), { apiOrigin: null }));
+    const res = await get("/~api/entries", { host: `noapi.localhost:${port}` });
+    expect([res.status, res.headers["x-cache"], res.text]).toEqual([404, "BYPASS", "The API proxy is not set up for this tenant.\n"]);
+  });
+});
+
+describe("quotas at the edge", () => {
+  it("answers 429 with Retry-After to a free subject past its monthly requests until the 1st; pro keeps serving", async () => {
+    const freeId = new Types.ObjectId();
+    const proId = new Types.ObjectId();
+    await Tenant.create([
+      tenant("freebie", freeId, { ownerId: "u2", billingSubject: "user:u2" }),
+      tenant("propaid", proId, { ownerId: "u3", billingSubject: "user:u3" }),
+    ]);
+    await Account.create({ subject: "user:u3", plan: "pro" });
+    const day = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1));
+    for (const [id, slug, subject] of [
+      [freeId, "freebie", "user:u2"],
+      [proId, "propaid", "user:u3"],
+    ] as const) {
+      await DailyUsage.create({ tenant: id, slug, billingSubject: subject, ownerId: "x", day, requests: 500_000, bytes: 1 });
+    }
+    const refused = await get("/img.png", { host: `freebie.localhost:${port}` });
+    const now = new Date();
+    const reset = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    expect([refused.status, refused.headers["x-cache"], refused.headers["content-type"], refused.text]).toEqual([
+      429,
+      "BYPASS",
+      "text/plain; charset=utf-8",
+      `Monthly requests quota of the free plan used up; service resumes ${reset.toISOString()}.\n`,
+    ]);
+    const retryAfter = Number(refused.headers["retry-after"]);
+    expect(Math.abs(retryAfter - (reset.getTime() - now.getTime()) / 1000)).toBeLessThan(5);
+    expect((await get("/~api/entries", { host: `freebie.localhost:${port}` })).status).toBe(429);
+    const paid = await get("/img.png", { host: `propaid.localhost:${port}` });
+    expect([paid.status, paid.body.equals(IMAGE)]).toEqual([200, true]);
+  });
+});

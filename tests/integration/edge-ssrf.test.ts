@@ -1,0 +1,72 @@
+// Without ALLOW_PRIVATE_ORIGINS the edge connects to origins at public addresses only: a tenant origin whose name
+// resolves (through a real DNS server on loopback) to 127.0.0.1 is refused with 502 before any connection is made,
+// as are private and link-local addresses written in the URL.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Types } from "mongoose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEdge, type Edge } from "#edge/server.ts";
+import { Tenant } from "#models/tenant.ts";
+import { resetDb } from "#tests/fixtures/db.ts";
+import { type DnsZoneServer, startDnsZoneServer } from "#tests/support/dns-zone-server.ts";
+import { edgeRequest } from "#tests/support/edge-client.ts";
+
+let dns: DnsZoneServer;
+let edge: Edge;
+let port = 0;
+let loopback: http.Server;
+let loopbackHits = 0;
+
+beforeAll(async () => {
+  await resetDb();
+  dns = await startDnsZoneServer();
+  loopback = http.createServer((_req, res) => {
+    loopbackHits++;
+    res.writeHead(200, { "content-type": "image/png" }).end("internal");
+  });
+  await new Promise<void>((resolve) => loopback.listen(0, "127.0.0.1", resolve));
+  const loopbackPort = (loopback.address() as AddressInfo).port;
+  dns.zone.set("cms.rebind.example", { A: ["127.0.0.1"] });
+  dns.zone.set("metadata.rebind.example", { A: ["169.254.169.254"] });
+  const base = { ownerId: "u1", billingSubject: "user:u1", cms: "generic", cacheTTL: 3600 };
+  await Tenant.create([
+    { ...base, _id: new Types.ObjectId(), slug: "rebind", originUrl: `https://cms.rebind.example:${loopbackPort}/media`, apiOrigin: `https://cms.rebind.example:${loopbackPort}` },
+    { ...base, _id: new Types.ObjectId(), slug: "metadata", originUrl: "https://metadata.rebind.example/latest" },
+    { ...base, _id: new Types.ObjectId(), slug: "literal", originUrl: `https://127.0.0.1:${loopbackPort}/media` },
+    { ...base, _id: new Types.ObjectId(), slug: "private", originUrl: "https://10.1.2.3/media" },
+    { ...base, _id: new Types.ObjectId(), slug: "plainhttp", originUrl: `http://cms.rebind.example:${loopbackPort}/media` },
+  ]);
+  edge = createEdge({ edgeHost: "localhost", allowPrivateOrigins: false, dnsServers: [dns.address], cacheBytes: 1024 * 1024, connectTimeoutMs: 1_000 });
+  port = await edge.listen(0, "127.0.0.1");
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await dns?.stop();
+  await new Promise<void>((resolve) => loopback.close(() => resolve()));
+});
+
+describe("origin address checks at the edge", () => {
+  it("refuses an origin name that resolves to loopback, after resolving it, without connecting", async () => {
+    const asset = await edgeRequest(port, `rebind.localhost:${port}`, "/a.png");
+    expect([asset.status, asset.headers["x-cache"], asset.text]).toEqual([502, "ERROR", "The origin is not at a public address.\n"]);
+    const api = await edgeRequest(port, `rebind.localhost:${port}`, "/~api/entries");
+    expect([api.status, api.headers["x-cache"], api.text]).toEqual([502, "ERROR", "The origin is not at a public address.\n"]);
+    expect(dns.questions).toContain("A cms.rebind.example");
+    // Not cached: asked again, resolved again.
+    const asked = dns.questions.filter((q) => q === "A cms.rebind.example").length;
+    await edgeRequest(port, `rebind.localhost:${port}`, "/a.png");
+    expect(dns.questions.filter((q) => q === "A cms.rebind.example").length).toBeGreaterThan(asked);
+    expect(loopbackHits).toBe(0);
+  });
+
+  it("refuses link-local, loopback and private addresses, by name or written in the URL, and plain http", async () => {
+    for (const slug of ["metadata", "literal", "private"]) {
+      const res = await edgeRequest(port, `${slug}.localhost:${port}`, "/a.png");
+      expect([slug, res.status, res.headers["x-cache"], res.text]).toEqual([slug, 502, "ERROR", "The origin is not at a public address.\n"]);
+    }
+    const http = await edgeRequest(port, `plainhttp.localhost:${port}`, "/a.png");
+    expect([http.status, http.headers["x-cache"], http.text]).toEqual([502, "ERROR", "The origin is not an https address.\n"]);
+    expect(loopbackHits).toBe(0);
+  });
+});

@@ -1,0 +1,176 @@
+// What the edge serves is what the dashboard counts: daily usage, path usage and request logs match the requests made
+// (counts and bytes received by the client), requests are answered while a usage write is stuck, refusals the edge
+// makes by itself are not billed, and a shutdown writes everything held.
+import { Types } from "mongoose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encryptToken } from "#app/server/crypto.server.ts";
+import { recordBatch } from "#app/server/traffic.server.ts";
+import { startOfUtcDay } from "#app/schemas/period.ts";
+import { createEdge } from "#edge/server.ts";
+import { DailyPathUsage } from "#models/daily-path-usage.ts";
+import { DailyUsage } from "#models/daily-usage.ts";
+import { RequestLog } from "#models/request-log.ts";
+import { Tenant } from "#models/tenant.ts";
+import { resetDb } from "#tests/fixtures/db.ts";
+import { edgeRequest } from "#tests/support/edge-client.ts";
+import { startOrigin, type TestOrigin } from "#tests/support/origin.ts";
+
+let origin: TestOrigin;
+const id = new Types.ObjectId();
+
+beforeAll(async () => {
+  await resetDb();
+  origin = await startOrigin("tok-usage");
+  await Tenant.create({
+    _id: id,
+    slug: "counted",
+    ownerId: "u1",
+    billingSubject: "user:u1",
+    cms: "generic",
+    originUrl: `${origin.base}/media`,
+    videoOrigin: `${origin.base}/video`,
+    cacheTTL: 3600,
+    apiOrigin: `${origin.base}/api`,
+    apiToken: encryptToken("tok-usage", id.toHexString()),
+  });
+});
+afterAll(() => origin.close());
+
+type Made = { method: string; path: string; status: number; cache: string; kind: "asset" | "api"; bytes: number };
+
+describe("the edge's usage", () => {
+  it("answers while a usage write is stuck, counts exactly what clients received, and writes it all at shutdown", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let writes = 0;
+    const edge = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 8 * 1024 * 1024,
+      usage: {
+        intervalMs: 50,
+        write: async (batch, writer) => {
+          writes++;
+          await gate;
+          await recordBatch(batch, writer);
+        },
+      },
+    });
+    const port = await edge.listen(0, "127.0.0.1");
+    const host = `counted.localhost:${port}`;
+    const made: Made[] = [];
+    const send = async (path: string, opts: { method?: string; headers?: Record<string, string>; host?: string } = {}) => {
+      const res = await edgeRequest(port, opts.host ?? host, path, opts);
+      const bare = path.replace(/^\/counted/, "").split("?")[0];
+      made.push({
+        method: opts.method ?? "GET",
+        path: bare,
+        status: res.status,
+        cache: String(res.headers["x-cache"]),
+        kind: bare.startsWith("/~api") ? "api" : "asset",
+        bytes: res.body.length,
+      });
+      return res;
+    };
+
+    await send("/img.png");
+    // The first write has started and is stuck from here on.
+    await expect.poll(() => writes).toBe(1);
+    const started = Date.now();
+    await send("/img.png");
+    await send("/counted/img.png?w=1", { host: `localhost:${port}` });
+    await send("/img.png", { method: "HEAD" });
+    await send("/page.html");
+    await send("/fail.png");
+    await send("/missing.png");
+    await send("/clip.mp4", { headers: { range: "bytes=0-99" } });
+    await send("/~api/entries?b=1");
+    await send("/~api/entries?b=1");
+    await send("/~api/entries?b=1&preview=1");
+    // Refused by the edge itself: not the tenant's usage.
+    for (const refused of [
+      () => edgeRequest(port, host, "/img.png", { method: "POST" }),
+      () => edgeRequest(port, host, "/img.png", { headers: { "user-agent": "SemrushBot/7" } }),
+      () => edgeRequest(port, host, "/../img.png"),
+      () => edgeRequest(port, `nobody.localhost:${port}`, "/img.png"),
+    ]) {
+      expect((await refused()).headers["x-cache"]).toBe("BYPASS");
+    }
+    // Every request was answered while the write was stuck (no request waits for the database).
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await DailyUsage.countDocuments({ tenant: id })).toBe(0);
+    expect(made.map((m) => `${m.method} ${m.path} ${m.status} ${m.cache}`)).toEqual([
+      "GET /img.png 200 MISS",
+      "GET /img.png 200 HIT",
+      "GET /img.png 200 MISS",
+      "HEAD /img.png 200 HIT",
+      "GET /page.html 403 MISS",
+      "GET /fail.png 502 ERROR",
+      "GET /missing.png 404 MISS",
+      "GET /clip.mp4 206 MISS",
+      "GET /~api/entries 200 MISS",
+      "GET /~api/entries 200 HIT",
+      "GET /~api/entries 200 BYPASS",
+    ]);
+
+    release();
+    await edge.close();
+
+    const sum = (list: Made[]) => list.reduce((n, m) => n + m.bytes, 0);
+    const count = (list: Made[], cache: string) => list.filter((m) => m.cache === cache).length;
+    const counters = (list: Made[]) => ({
+      requests: list.length,
+      bytes: sum(list),
+      hits: count(list, "HIT"),
+      misses: count(list, "MISS"),
+      bypasses: count(list, "BYPASS"),
+      errors: count(list, "ERROR"),
+    });
+    const usage = await DailyUsage.findOne({ tenant: id }).lean();
+    expect(usage && {
+      day: usage.day,
+      slug: usage.slug,
+      billingSubject: usage.billingSubject,
+      requests: usage.requests,
+      bytes: usage.bytes,
+      hits: usage.hits,
+      misses: usage.misses,
+      bypasses: usage.bypasses,
+      errors: usage.errors,
+      asset: pickCounters(usage.asset),
+      api: pickCounters(usage.api),
+      status: usage.status,
+    }).toEqual({
+      day: startOfUtcDay(new Date()),
+      slug: "counted",
+      billingSubject: "user:u1",
+      ...counters(made),
+      asset: counters(made.filter((m) => m.kind === "asset")),
+      api: counters(made.filter((m) => m.kind === "api")),
+      status: { s2xx: 8, s3xx: 0, s4xx: 2, s5xx: 1 },
+    });
+    // 10,240-byte image ×3 received (the HEAD carries none), plus the bodies of the rest.
+    expect(usage?.asset?.bytes).toBe(3 * 10_240 + 38 + 41 + 12 + 100);
+
+    const logs = await RequestLog.find({ tenant: id }).sort({ timestamp: 1, _id: 1 }).lean();
+    expect(logs.map((l) => ({ method: l.method, path: l.path, status: l.status, cache: l.cacheStatus, kind: l.kind, bytes: l.bytes }))).toEqual(
+      made.map((m) => ({ method: m.method, path: m.path, status: m.status, cache: m.cache, kind: m.kind, bytes: m.bytes })),
+    );
+    expect(logs.every((l) => l.durationMs >= 0 && l.durationMs < 5_000)).toBe(true);
+
+    const paths = await DailyPathUsage.find({ tenant: id }).sort({ path: 1 }).lean();
+    const byPath = new Map<string, { requests: number; bytes: number }>();
+    for (const m of made) {
+      const p = byPath.get(m.path) ?? { requests: 0, bytes: 0 };
+      byPath.set(m.path, { requests: p.requests + 1, bytes: p.bytes + m.bytes });
+    }
+    expect(paths.map((p) => ({ path: p.path, requests: p.requests, bytes: p.bytes }))).toEqual(
+      [...byPath].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, v]) => ({ path, ...v })),
+    );
+  });
+});
+
+function pickCounters(c: Record<string, unknown> | null | undefined) {
+  const { requests, bytes, hits, misses, bypasses, errors } = (c ?? {}) as Record<string, number>;
+  return { requests, bytes, hits, misses, bypasses, errors };
+}

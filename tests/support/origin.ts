@@ -1,0 +1,132 @@
+// A real HTTP origin on loopback for the edge's tests: a CMS asset store (images, a video with Range support, a large
+// file, failing and slow answers) and a read-only JSON API that checks the auth header the edge injects. It records
+// every request it receives.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface TestOrigin {
+  base: string;
+  port: number;
+  seen: SeenRequest[];
+  /** Requests received for a path (query ignored). */
+  count(path: string): number;
+  /** The API token the JSON API accepts (as `Bearer <token>` in Authorization, or `Token <token>` in X-Api-Key). */
+  token: string;
+  close(): Promise<void>;
+}
+
+/** Deterministic bytes of a given size. */
+export function bytesOf(size: number, seed = 7): Buffer {
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+export const IMAGE = bytesOf(10_240, 1);
+export const VIDEO = bytesOf(50_000, 2);
+export const LARGE_PDF = bytesOf(200_000, 3);
+
+export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin> {
+  const seen: SeenRequest[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    const url = new URL(req.url ?? "/", "http://origin");
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const send = (status: number, headers: Record<string, string | string[]>, body: Buffer | string = "") => {
+      res.writeHead(status, headers);
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    switch (url.pathname) {
+      case "/media/img.png":
+        return send(200, { "content-type": "image/png", etag: '"img-v1"', "cache-control": "public, max-age=31536000" }, IMAGE);
+      case "/media/photo.jpg":
+        return send(200, { "content-type": "image/jpeg" }, `jpeg for ${url.search}`);
+      case "/media/referer.png":
+        return send(200, { "content-type": "image/png" }, `referer=${req.headers.referer ?? ""}`);
+      case "/media/page.html":
+        return send(200, { "content-type": "text/html" }, "<h1>not an asset</h1>");
+      case "/media/cookie.png":
+        return send(
+          200,
+          { "content-type": "image/png", "set-cookie": ["a=1; Path=/", "b=2"], connection: "x-internal", "x-internal": "hop", "x-kept": "yes" },
+          "with cookies",
+        );
+      case "/media/big.pdf":
+        return send(200, { "content-type": "application/pdf" }, LARGE_PDF);
+      case "/media/missing.png":
+        return send(404, { "content-type": "text/plain" }, "no such file");
+      case "/media/fail.png":
+        return send(503, { "content-type": "text/plain" }, "origin overloaded: internal detail");
+      case "/media/slow.png":
+        setTimeout(() => send(200, { "content-type": "image/png" }, "late"), 1_500).unref();
+        return;
+      case "/media/wait.png":
+        setTimeout(() => send(200, { "content-type": "image/png" }, "waited"), 200).unref();
+        return;
+      case "/video/clip.mp4": {
+        const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
+        if (!range) return send(200, { "content-type": "video/mp4", "accept-ranges": "bytes" }, VIDEO);
+        const start = Number(range[1]);
+        const end = range[2] ? Math.min(Number(range[2]), VIDEO.length - 1) : VIDEO.length - 1;
+        return send(
+          206,
+          { "content-type": "video/mp4", "accept-ranges": "bytes", "content-range": `bytes ${start}-${end}/${VIDEO.length}` },
+          VIDEO.subarray(start, end + 1),
+        );
+      }
+    }
+    if (url.pathname.startsWith("/api/")) {
+      const auth = req.headers.authorization ?? req.headers["x-api-key"];
+      if (auth !== `Bearer ${token}` && auth !== `Token ${token}`) {
+        return send(401, { "content-type": "application/json" }, JSON.stringify({ error: "unauthorized" }));
+      }
+      switch (url.pathname) {
+        case "/api/entries":
+          return send(
+            200,
+            { "content-type": "application/json; charset=utf-8", "set-cookie": "session=origin" },
+            JSON.stringify({
+              query: url.search,
+              items: [
+                { title: "Hero", image: `${base}/media/img.png?w=300` },
+                { title: "Clip", video: `${base}/video/clip.mp4`, other: "https://elsewhere.example/x.png" },
+              ],
+            }),
+          );
+        case "/api/large":
+          return send(
+            200,
+            { "content-type": "application/json" },
+            JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ i, image: `${base}/media/img.png` })) }),
+          );
+        case "/api/echo":
+          // A careless origin that echoes the credential back in a header.
+          return send(200, { "content-type": "application/json", "x-debug-auth": String(auth) }, JSON.stringify({ ok: true }));
+        case "/api/broken":
+          return send(500, { "content-type": "application/json" }, JSON.stringify({ error: "db down", token }));
+      }
+    }
+    send(404, { "content-type": "text/plain" }, "not found");
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    token,
+    count: (path) => seen.filter((r) => r.url.split("?")[0] === path).length,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
