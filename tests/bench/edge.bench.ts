@@ -1,0 +1,228 @@
+// `npm run bench:edge`: cache hits through the edge (its own process, on the embedded store, usage recorded and
+// flushed as in production) for a 10 KB and a 1 MB asset at 100 connections, beside a plain node:http server
+// returning the same bytes from memory (the Node ceiling) and, when nginx is installed, nginx with proxy_cache in
+// front of the same origin. A script, not a test: it prints a table for the README.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import mongoose from "mongoose";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+const SIZES = [
+  { name: "10 KB", path: "/small.png", bytes: 10 * 1024 },
+  { name: "1 MB", path: "/large.png", bytes: 1024 * 1024 },
+].filter((s) => !process.env.BENCH_SIZES || process.env.BENCH_SIZES.split(",").includes(s.name.replace(" ", "")));
+const children: ChildProcess[] = [];
+
+const bodies = new Map(SIZES.map((s) => [s.path, Buffer.alloc(s.bytes, 7)]));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<string> {
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve(m[0]);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`${cmd} ${args.join(" ")} exited (${code}):\n${out}`)));
+  });
+}
+
+async function waitFor(url: string, host: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get(url, { headers: { host } }, (res) => (res.resume(), resolve(true))).on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function get(url: string, host: string): Promise<{ status: number; xCache: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { host } }, (res) => {
+        let bytes = 0;
+        res.on("data", (c: Buffer) => (bytes += c.length));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, xCache: String(res.headers["x-cache"] ?? res.headers["x-nginx-cache"]), bytes }));
+      })
+      .on("error", reject);
+  });
+}
+
+type Row = { server: string; size: string; rps: number; p50: number; p99: number; mbps: number; errors: number };
+
+async function measure(server: string, size: (typeof SIZES)[number], url: string, host: string): Promise<Row> {
+  // Warm: the first answer fills the cache; the second must come from it.
+  await get(url, host);
+  const warm = await get(url, host);
+  if (warm.status !== 200 || warm.bytes !== size.bytes) throw new Error(`${server} ${url}: ${warm.status}, ${warm.bytes} bytes`);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers: { host } });
+  return {
+    server,
+    size: size.name,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    mbps: Math.round(result.throughput.average / 1024 / 1024),
+    errors: result.errors + result.non2xx,
+  };
+}
+
+function nginxBinary(): string | null {
+  for (const candidate of ["/usr/sbin/nginx", "/usr/bin/nginx"]) if (fs.existsSync(candidate)) return candidate;
+  return null;
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cms-edge-bench-"));
+
+  // The origin: the asset bytes from memory (only misses reach it).
+  const origin = http.createServer((req, res) => {
+    const body = bodies.get((req.url ?? "").replace(/^\/media/, "").split("?")[0]);
+    if (!body) return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "image/png", "content-length": body.length, "cache-control": "public, max-age=3600" }).end(body);
+  });
+  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+  const originPort = (origin.address() as net.AddressInfo).port;
+
+  const storeUri = await run(process.execPath, ["--import", "tsx", "embedded-mongo/src/cli.ts", "--port", "0", "--inMemory"], {}, /mongodb:\/\/127\.0\.0\.1:\d+/);
+  const mongodbUri = `${storeUri}/bench-edge`;
+  await mongoose.connect(mongodbUri);
+  await mongoose.connection.collection("tenants").insertOne({
+    slug: "bench",
+    ownerId: "bench",
+    orgId: null,
+    billingSubject: "user:bench",
+    cms: "generic",
+    originUrl: `http://127.0.0.1:${originPort}/media`,
+    cacheTTL: 3600,
+    allowedTypes: null,
+    apiOrigin: null,
+    apiToken: null,
+    cacheVersions: { api: 1, assets: 1 },
+  });
+  await mongoose.connection.collection("accounts").insertOne({ subject: "user:bench", plan: "pro", tenantCount: 1 });
+  await mongoose.disconnect();
+
+  const rows: Row[] = [];
+
+  // The plain node:http ceiling, in its own process like the edge.
+  const plainPort = await freePort();
+  const plainScript = `
+    const http = require("node:http");
+    const bodies = new Map(${JSON.stringify(SIZES.map((s) => [s.path, s.bytes]))}.map(([p, n]) => [p, Buffer.alloc(n, 7)]));
+    http.createServer((req, res) => {
+      const body = bodies.get(req.url);
+      res.writeHead(200, { "content-type": "image/png", "content-length": body.length });
+      res.end(body);
+    }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
+  await run(process.execPath, ["-e", plainScript], {}, /plain ready/);
+  for (const size of SIZES) rows.push(await measure("plain node:http", size, `http://127.0.0.1:${plainPort}${size.path}`, "127.0.0.1"));
+
+  const edgePort = await freePort();
+  const sampleRates = (process.env.BENCH_LOG_SAMPLE_RATES ?? "1").split(",");
+  for (const rate of sampleRates) {
+        // BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the edge.
+    const nodeArgs = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const edge = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"], {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        EDGE_PORT: String(edgePort),
+        HOST: "127.0.0.1",
+        MONGODB_URI: mongodbUri,
+        ALLOW_PRIVATE_ORIGINS: "1",
+        DATA_DIR: tmp,
+        LOG_SAMPLE_RATE: rate,
+      },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    children.push(edge);
+    await waitFor(`http://127.0.0.1:${edgePort}/`, "localhost");
+    for (const size of SIZES) {
+      rows.push(await measure(`edge (LOG_SAMPLE_RATE=${rate})`, size, `http://127.0.0.1:${edgePort}${size.path}`, `bench.localhost:${edgePort}`));
+    }
+    const exited = new Promise((resolve) => edge.once("exit", resolve));
+    edge.kill("SIGTERM");
+    await exited;
+  }
+
+  const nginx = nginxBinary();
+  if (nginx) {
+    const nginxPort = await freePort();
+    const prefix = path.join(tmp, "nginx");
+    fs.mkdirSync(path.join(prefix, "logs"), { recursive: true });
+    fs.writeFileSync(
+      path.join(prefix, "nginx.conf"),
+      `worker_processes 1;
+daemon off;
+${process.getuid?.() === 0 ? "user root;" : ""}
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path ${prefix}/cache levels=1:2 keys_zone=assets:10m max_size=256m inactive=1h use_temp_path=off;
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / {
+      proxy_pass http://127.0.0.1:${originPort}/media/;
+      proxy_cache assets;
+      proxy_cache_valid 200 1h;
+      proxy_cache_lock on;
+      add_header X-Nginx-Cache $upstream_cache_status;
+    }
+  }
+}
+`,
+    );
+    const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], { stdio: "ignore" });
+    children.push(child);
+    await waitFor(`http://127.0.0.1:${nginxPort}/`, "localhost");
+    for (const size of SIZES) rows.push(await measure("nginx proxy_cache (1 worker)", size, `http://127.0.0.1:${nginxPort}${size.path}`, "localhost"));
+  } else {
+    console.error("nginx is not installed: its rows are left out (apt-get install nginx-light to include them)");
+  }
+
+  console.log(`\n${CONNECTIONS} connections, ${DURATION} s per row, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}\n`);
+  console.log("| server | asset | req/s | vs plain | p50 ms | p99 ms | MB/s | errors |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const plain = rows.find((p) => p.server === "plain node:http" && p.size === r.size);
+    const ratio = plain ? `${Math.round((r.rps / plain.rps) * 100)}%` : "";
+    console.log(`| ${r.server} | ${r.size} | ${r.rps.toLocaleString("en-US")} | ${ratio} | ${r.p50} | ${r.p99} | ${r.mbps} | ${r.errors} |`);
+  }
+  origin.close();
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    // SIGTERM: nginx's master stops its workers (SIGKILL would orphan them).
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  });
