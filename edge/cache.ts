@@ -9,6 +9,8 @@ export interface CachedResponse {
   expiresAt: number;
   /** Epoch ms it was stored at (for `Age`). */
   storedAt?: number;
+  /** The response headers of a whole-object hit, as a flat list (built on the first hit). */
+  hitHeaders?: string[];
 }
 
 export class ResponseCache {

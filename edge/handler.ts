@@ -5,11 +5,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { once } from "node:events";
 import type { TenantDoc } from "#models/tenant.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
+import type { UsageOwner } from "#app/server/traffic.server.ts";
 import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
 import { assetOrigin, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
 import type { QuotaGate } from "./quota.ts";
-import type { TenantDirectory, TenantMatch } from "./tenants.ts";
+import type { EdgeTenantConfig, TenantDirectory, TenantMatch } from "./tenants.ts";
 import type { UsageRecorder } from "./usage.ts";
 
 export interface EdgeDeps {
@@ -64,7 +65,7 @@ export function createEdgeHandler(d: EdgeDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     const timestamp = new Date();
-    let match: TenantMatch | null = null;
+    let match: TenantMatch | null | undefined = null;
     let outcome: Outcome = null;
     try {
       const url = req.url ?? "/";
@@ -72,7 +73,9 @@ export function createEdgeHandler(d: EdgeDeps) {
         outcome = refuse(res, 400, "Bad request.\n");
         return;
       }
-      match = await d.directory.resolve(req.headers.host, url, d.scheme);
+      // Kept answers are used without a turn of the event loop (the cache-hit path stays synchronous).
+      match = d.directory.resolveKept(req.headers.host, url, d.scheme);
+      if (match === undefined) match = await d.directory.resolve(req.headers.host, url, d.scheme);
       if (!match) {
         refuse(res, 404, "No tenant is served at this address.\n");
         return;
@@ -85,12 +88,9 @@ export function createEdgeHandler(d: EdgeDeps) {
       else res.destroy();
     } finally {
       if (match && outcome) {
-        const doc = match.tenant.doc;
         const q = match.path.indexOf("?");
         const path = q < 0 ? match.path : match.path.slice(0, q);
-        d.recorder.record(
-          { _id: doc._id, slug: doc.slug, billingSubject: doc.billingSubject, ownerId: doc.ownerId },
-          {
+        d.recorder.record(ownerOf(match.tenant), {
             timestamp,
             method: req.method ?? "GET",
             path: path.slice(0, 1024),
@@ -98,12 +98,23 @@ export function createEdgeHandler(d: EdgeDeps) {
             bytes: req.method === "HEAD" ? 0 : outcome.bytes,
             cacheStatus: outcome.cache,
             kind: kindOf(path),
-            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-          },
-        );
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        });
       }
     }
   };
+}
+
+/** One usage owner per tenant config the directory hands out (it hands out a new one at most every second). */
+const owners = new WeakMap<EdgeTenantConfig, UsageOwner>();
+function ownerOf(t: EdgeTenantConfig): UsageOwner {
+  let owner = owners.get(t);
+  if (!owner) {
+    const doc = t.doc;
+    owner = { _id: doc._id, slug: doc.slug, billingSubject: doc.billingSubject, ownerId: doc.ownerId, idHex: doc._id.toHexString() };
+    owners.set(t, owner);
+  }
+  return owner;
 }
 
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
@@ -115,7 +126,8 @@ async function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMat
   }
   const ua = (req.headers["user-agent"] ?? "").toLowerCase();
   if (ua && d.blockedBots.some((bot) => ua.includes(bot))) return refuse(res, 403, "Forbidden.\n");
-  const over = await d.quota.check(doc.billingSubject);
+  const kept = d.quota.checkKept(doc.billingSubject);
+  const over = kept === undefined ? await d.quota.check(doc.billingSubject) : kept;
   if (over) return refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
   const q = match.path.indexOf("?");
@@ -143,15 +155,46 @@ function sortedQuery(params: URLSearchParams): string {
   return copy.toString();
 }
 
+interface AssetTarget {
+  url: string;
+  key: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Where an asset path goes and its cache key, worked out once per tenant config and path (a config object lives at
+ * most a second in the directory, so a changed config or cache version is never served from here).
+ */
+const assetTargets = new WeakMap<TenantDoc, Map<string, AssetTarget | null>>();
+
+function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTarget | null {
+  let known = assetTargets.get(doc);
+  if (!known) {
+    known = new Map();
+    assetTargets.set(doc, known);
+  }
+  const memo = known.get(search ? `${pathname}?${search}` : pathname);
+  if (memo !== undefined) return memo;
+  const target = assetOrigin(doc, pathname, new URLSearchParams(search));
+  let out: AssetTarget | null = null;
+  if (target) {
+    const query = sortedQuery(target.query);
+    const url = `${target.url}${query ? `?${query}` : ""}`;
+    const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity", "user-agent": USER_AGENT };
+    if (doc.websiteDomain) headers.referer = doc.websiteDomain.includes("://") ? doc.websiteDomain : `https://${doc.websiteDomain}/`;
+    out = { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}` };
+  }
+  // Paths come from clients: the memo is bounded.
+  if (known.size >= 10_000) known.clear();
+  known.set(search ? `${pathname}?${search}` : pathname, out);
+  return out;
+}
+
 async function serveAsset(c: Ctx, pathname: string, search: string): Promise<Outcome> {
   const { d, doc } = c;
-  const target = assetOrigin(doc, pathname, new URLSearchParams(search));
+  const target = assetTarget(doc, pathname, search);
   if (!target) return refuse(c.res, 404, "Not found.\n");
-  const query = sortedQuery(target.query);
-  const url = `${target.url}${query ? `?${query}` : ""}`;
-  const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity", "user-agent": USER_AGENT };
-  if (doc.websiteDomain) headers.referer = doc.websiteDomain.includes("://") ? doc.websiteDomain : `https://${doc.websiteDomain}/`;
-  const key = `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}`;
+  const { url, key, headers } = target;
   const allowed = (h: Record<string, string>, status: number) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);
   const range = c.head ? undefined : c.req.headers.range;
 
@@ -323,6 +366,27 @@ function sendFetched(c: Ctx, fetched: Fetched, cache: CacheStatus, allowed: Type
 function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: TypeCheck, range: string | undefined): Outcome {
   const { res } = c;
   if (!allowed(entry.headers, entry.status)) return plain(res, 403, "This type of file is not served here.\n", cache);
+  if (cache === "HIT" && entry.status === 200 && !range && (!entry.headers.etag || c.req.headers["if-none-match"] === undefined)) {
+    // The common case, a whole cached object: its header list is built once per entry.
+    entry.hitHeaders ??= [
+      ...Object.entries(entry.headers).flat(),
+      "x-cache",
+      "HIT",
+      "x-content-type-options",
+      "nosniff",
+      "accept-ranges",
+      "bytes",
+      "content-length",
+      String(entry.body.length),
+    ];
+    res.writeHead(200, [...entry.hitHeaders, "age", String(Math.floor((Date.now() - (entry.storedAt ?? Date.now())) / 1000))]);
+    if (c.head) {
+      res.end();
+      return { status: 200, cache, bytes: 0 };
+    }
+    res.end(entry.body);
+    return { status: 200, cache, bytes: entry.body.length };
+  }
   const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
   if (cache === "HIT" && entry.storedAt) headers.age = String(Math.floor((Date.now() - entry.storedAt) / 1000));
   const etag = entry.headers.etag;

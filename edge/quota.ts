@@ -28,9 +28,27 @@ export class QuotaGate {
 
   /** Null when the subject may be served, else why not and until when. */
   async check(billingSubject: string): Promise<QuotaRefusal | null> {
+    const kept = this.checkKept(billingSubject);
+    if (kept !== undefined) return kept;
     const now = this.now();
     const month = resolvePeriod("current_month", now);
-    const s = await this.storedFor(billingSubject, now, month.start.getTime());
+    return this.decide(billingSubject, await this.storedFor(billingSubject, now, month.start.getTime()), now, month);
+  }
+
+  /** `check` without waiting: the answer when the subject's stored usage is fresh, else undefined. */
+  checkKept(billingSubject: string): QuotaRefusal | null | undefined {
+    const have = this.stored.get(billingSubject);
+    if (!have) return undefined;
+    const now = this.now();
+    if (now.getTime() - have.at >= this.maxAgeMs) return undefined;
+    // Pro and other plans without a hard quota: nothing to add up.
+    if (!PLANS[have.plan].hardQuota) return null;
+    const month = resolvePeriod("current_month", now);
+    if (have.month !== month.start.getTime()) return undefined;
+    return this.decide(billingSubject, have, now, month);
+  }
+
+  private decide(billingSubject: string, s: Stored, now: Date, month: { start: Date; end: Date }): QuotaRefusal | null {
     const limits = PLANS[s.plan];
     if (!limits.hardQuota) return null;
     const pending = this.recorder.unwritten(billingSubject, month.start);

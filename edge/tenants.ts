@@ -38,6 +38,23 @@ export class TenantDirectory {
 
   /** The tenant for a request's Host and path, or null when none is there. */
   async resolve(hostHeader: string | undefined, path: string, scheme = "http"): Promise<TenantMatch | null> {
+    const where = this.locate(hostHeader, path, scheme);
+    if (!where) return null;
+    const tenant = await this.lookup(where.key);
+    return tenant && { tenant, path: where.path, base: where.base };
+  }
+
+  /** `resolve` without waiting: the answer when one is kept and fresh, else undefined (then call `resolve`). */
+  resolveKept(hostHeader: string | undefined, path: string, scheme = "http"): TenantMatch | null | undefined {
+    const where = this.locate(hostHeader, path, scheme);
+    if (!where) return null;
+    const cached = this.entries.get(where.key);
+    if (!cached || this.now() - cached.at >= this.maxAgeMs) return undefined;
+    return cached.value && { tenant: cached.value, path: where.path, base: where.base };
+  }
+
+  /** Which look-up a Host and path call for, and the tenant's path and public base; null when none can match. */
+  private locate(hostHeader: string | undefined, path: string, scheme: string): { key: string; path: string; base: string } | null {
     const host = (hostHeader ?? "").trim().toLowerCase();
     const hostname = host.replace(/:\d+$/, "").replace(/\.$/, "");
     if (!hostname) return null;
@@ -45,17 +62,14 @@ export class TenantDirectory {
     if (hostname === edge) {
       const m = /^\/([^/?#]+)(\/.*)?$/.exec(path);
       if (!m || !SLUG.test(m[1])) return null;
-      const tenant = await this.lookup(`slug:${m[1]}`);
-      return tenant && { tenant, path: m[2] ?? "/", base: `${scheme}://${host}/${m[1]}` };
+      return { key: `slug:${m[1]}`, path: m[2] ?? "/", base: `${scheme}://${host}/${m[1]}` };
     }
     if (hostname.endsWith(`.${edge}`)) {
       const slug = hostname.slice(0, -edge.length - 1);
       if (!SLUG.test(slug)) return null;
-      const tenant = await this.lookup(`slug:${slug}`);
-      return tenant && { tenant, path, base: `${scheme}://${host}` };
+      return { key: `slug:${slug}`, path, base: `${scheme}://${host}` };
     }
-    const tenant = await this.lookup(`domain:${hostname}`);
-    return tenant && { tenant, path, base: `${scheme}://${host}` };
+    return { key: `domain:${hostname}`, path, base: `${scheme}://${host}` };
   }
 
   private async lookup(key: string): Promise<EdgeTenantConfig | null> {

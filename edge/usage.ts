@@ -57,8 +57,8 @@ export class UsageRecorder {
       if (!batch) continue;
       for (const d of batch.days.values()) {
         if (d.tenant.billingSubject !== billingSubject || d.day < from) continue;
-        requests += d.inc.requests ?? 0;
-        bytes += d.inc.bytes ?? 0;
+        requests += d.requests;
+        bytes += d.bytes;
       }
     }
     return { requests, bytes };

@@ -7,7 +7,6 @@ import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { REQUEST_LOG_RETENTION_SECONDS, RequestLog } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
-import { startOfUtcDay } from "#app/schemas/period.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import { connectDb } from "./db.server.ts";
 import { env } from "./env.server.ts";
@@ -34,25 +33,50 @@ export interface UsageOwner {
   slug: string;
   billingSubject: string;
   ownerId: string;
+  /** `_id` as hex, when the caller has it already (the edge keeps one owner per tenant config). */
+  idHex?: string;
 }
 
 export const MAX_EVENT_AGE_MS = 400 * 86_400_000;
 export const MAX_EVENT_FUTURE_MS = 5 * 60_000;
 
-const CACHE_FIELD: Record<CacheStatus, "hits" | "misses" | "bypasses" | "errors"> = {
-  HIT: "hits",
-  MISS: "misses",
-  BYPASS: "bypasses",
-  ERROR: "errors",
-};
-
 export type Counters = Record<string, number>;
 
-interface DayPart {
-  tenant: UsageOwner;
-  day: Date;
-  inc: Counters;
+const TALLY = ["requests", "bytes", "hits", "misses", "bypasses", "errors"] as const;
+/** The DailyUsage counters, in the order a day's counter array keeps them. */
+const COUNTER_FIELDS = [
+  ...["", "asset.", "api."].flatMap((prefix) => TALLY.map((t) => `${prefix}${t}`)),
+  ...[1, 2, 3, 4, 5].map((c) => `status.s${c}xx`),
+];
+const CACHE_OFFSET: Record<CacheStatus, number> = { HIT: 2, MISS: 3, BYPASS: 4, ERROR: 5 };
+const KIND_BASE: Record<RequestKind, number> = { asset: 6, api: 12 };
+const STATUS_BASE = 17;
+const DAY_MS = 86_400_000;
+
+/** One tenant's counters for one UTC day: a fixed array (adding to it happens on every edge request). */
+class DayPart {
+  readonly counts = new Float64Array(COUNTER_FIELDS.length);
+  constructor(
+    readonly tenant: UsageOwner,
+    readonly day: Date,
+  ) {}
+
+  get requests(): number {
+    return this.counts[0];
+  }
+
+  get bytes(): number {
+    return this.counts[1];
+  }
+
+  /** The counters as a $inc (fields that stayed at zero left out). */
+  get inc(): Counters {
+    const out: Counters = {};
+    for (let i = 0; i < COUNTER_FIELDS.length; i++) if (this.counts[i] !== 0) out[COUNTER_FIELDS[i]] = this.counts[i];
+    return out;
+  }
 }
+
 interface PathPart {
   tenant: Types.ObjectId;
   day: Date;
@@ -72,20 +96,25 @@ export class UsageBatch {
   requests = 0;
 
   add(tenant: UsageOwner, e: Omit<RequestEvent, "tenant">, keepLog: boolean): void {
-    const day = startOfUtcDay(e.timestamp);
-    const dayKey = `${tenant._id.toHexString()}|${day.getTime()}`;
+    const dayMs = Math.floor(e.timestamp.getTime() / DAY_MS) * DAY_MS;
+    const dayKey = `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
     let d = this.days.get(dayKey);
     if (!d) {
-      d = { tenant, day, inc: {} };
+      d = new DayPart(tenant, new Date(dayMs));
       this.days.set(dayKey, d);
     }
-    const cache = CACHE_FIELD[e.cacheStatus];
-    for (const prefix of ["", `${e.kind}.`]) {
-      add(d.inc, `${prefix}requests`, 1);
-      add(d.inc, `${prefix}bytes`, e.bytes);
-      add(d.inc, `${prefix}${cache}`, 1);
-    }
-    add(d.inc, `status.s${Math.floor(e.status / 100)}xx`, 1);
+    const c = d.counts;
+    const cache = CACHE_OFFSET[e.cacheStatus];
+    const kind = KIND_BASE[e.kind];
+    c[0] += 1;
+    c[1] += e.bytes;
+    c[cache] += 1;
+    c[kind] += 1;
+    c[kind + 1] += e.bytes;
+    c[kind + cache] += 1;
+    const statusClass = Math.floor(e.status / 100);
+    if (statusClass >= 1 && statusClass <= 5) c[STATUS_BASE + statusClass] += 1;
+    const day = d.day;
     const pathKey = `${dayKey}|${e.path}`;
     let p = this.paths.get(pathKey);
     if (!p) {
@@ -116,8 +145,9 @@ export class UsageBatch {
   absorb(other: UsageBatch): void {
     for (const [key, d] of other.days) {
       const mine = this.days.get(key);
-      if (!mine) this.days.set(key, { ...d, inc: { ...d.inc } });
-      else for (const [field, n] of Object.entries(d.inc)) add(mine.inc, field, n);
+      const into = mine ?? new DayPart(d.tenant, d.day);
+      if (!mine) this.days.set(key, into);
+      for (let i = 0; i < d.counts.length; i++) into.counts[i] += d.counts[i];
     }
     for (const [key, p] of other.paths) {
       const mine = this.paths.get(key);
@@ -136,9 +166,6 @@ export class UsageBatch {
   }
 }
 
-function add(into: Counters, key: string, n: number): void {
-  into[key] = (into[key] ?? 0) + n;
-}
 
 /**
  * A writer that retries a batch must not count it twice: its batches carry its id and a sequence number, each

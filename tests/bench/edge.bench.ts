@@ -2,7 +2,7 @@
 // flushed as in production) for a 10 KB and a 1 MB asset at 100 connections, beside a plain node:http server
 // returning the same bytes from memory (the Node ceiling) and, when nginx is installed, nginx with proxy_cache in
 // front of the same origin. A script, not a test: it prints a table for the README.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -70,17 +70,21 @@ function get(url: string, host: string): Promise<{ status: number; xCache: strin
   });
 }
 
-type Row = { server: string; size: string; rps: number; p50: number; p99: number; mbps: number; errors: number };
+type Row = { server: string; size: string; connections: number; rps: number; p50: number; p99: number; mbps: number; errors: number };
 
-async function measure(server: string, size: (typeof SIZES)[number], url: string, host: string): Promise<Row> {
-  // Warm: the first answer fills the cache; the second must come from it.
+async function measure(server: string, size: (typeof SIZES)[number], url: string, host: string, connections = CONNECTIONS): Promise<Row> {
+  // Warm: the first answer fills the cache; the second must come from it; then 2 s of load so every server is
+  // measured after its JIT has settled.
   await get(url, host);
   const warm = await get(url, host);
   if (warm.status !== 200 || warm.bytes !== size.bytes) throw new Error(`${server} ${url}: ${warm.status}, ${warm.bytes} bytes`);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers: { host } });
+  if (!/^(HIT|undefined)$/.test(warm.xCache)) throw new Error(`${server} ${url}: the second answer was ${warm.xCache}, not a hit`);
+  await autocannon({ url, connections, duration: 2, headers: { host } });
+  const result = await autocannon({ url, connections, duration: DURATION, headers: { host } });
   return {
     server,
     size: size.name,
+    connections,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -138,7 +142,12 @@ async function main(): Promise<void> {
       res.end(body);
     }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
   await run(process.execPath, ["-e", plainScript], {}, /plain ready/);
-  for (const size of SIZES) rows.push(await measure("plain node:http", size, `http://127.0.0.1:${plainPort}${size.path}`, "127.0.0.1"));
+  const measureAll = async (server: string, base: string, host: string) => {
+    for (const size of SIZES) rows.push(await measure(server, size, `${base}${size.path}`, host));
+    // Latency at a lighter load: the small asset at 10 connections.
+    if (SIZES[0].name === "10 KB") rows.push(await measure(server, SIZES[0], `${base}${SIZES[0].path}`, host, 10));
+  };
+  await measureAll("plain node:http", `http://127.0.0.1:${plainPort}`, "127.0.0.1");
 
   const edgePort = await freePort();
   const sampleRates = (process.env.BENCH_LOG_SAMPLE_RATES ?? "1").split(",");
@@ -161,9 +170,7 @@ async function main(): Promise<void> {
     });
     children.push(edge);
     await waitFor(`http://127.0.0.1:${edgePort}/`, "localhost");
-    for (const size of SIZES) {
-      rows.push(await measure(`edge (LOG_SAMPLE_RATE=${rate})`, size, `http://127.0.0.1:${edgePort}${size.path}`, `bench.localhost:${edgePort}`));
-    }
+    await measureAll(`edge (LOG_SAMPLE_RATE=${rate})`, `http://127.0.0.1:${edgePort}`, `bench.localhost:${edgePort}`);
     const exited = new Promise((resolve) => edge.once("exit", resolve));
     edge.kill("SIGTERM");
     await exited;
@@ -201,18 +208,20 @@ http {
     const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], { stdio: "ignore" });
     children.push(child);
     await waitFor(`http://127.0.0.1:${nginxPort}/`, "localhost");
-    for (const size of SIZES) rows.push(await measure("nginx proxy_cache (1 worker)", size, `http://127.0.0.1:${nginxPort}${size.path}`, "localhost"));
+    await measureAll("nginx proxy_cache (1 worker)", `http://127.0.0.1:${nginxPort}`, "localhost");
   } else {
     console.error("nginx is not installed: its rows are left out (apt-get install nginx-light to include them)");
   }
 
-  console.log(`\n${CONNECTIONS} connections, ${DURATION} s per row, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}\n`);
-  console.log("| server | asset | req/s | vs plain | p50 ms | p99 ms | MB/s | errors |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|");
+  console.log(`\n${DURATION} s per row after 2 s of warm-up, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}\n`);
+  console.log("| server | asset | connections | req/s | vs plain | p50 ms | p99 ms | MB/s | errors |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
-    const plain = rows.find((p) => p.server === "plain node:http" && p.size === r.size);
+    const plain = rows.find((p) => p.server === "plain node:http" && p.size === r.size && p.connections === r.connections);
     const ratio = plain ? `${Math.round((r.rps / plain.rps) * 100)}%` : "";
-    console.log(`| ${r.server} | ${r.size} | ${r.rps.toLocaleString("en-US")} | ${ratio} | ${r.p50} | ${r.p99} | ${r.mbps} | ${r.errors} |`);
+    console.log(
+      `| ${r.server} | ${r.size} | ${r.connections} | ${r.rps.toLocaleString("en-US")} | ${ratio} | ${r.p50} | ${r.p99} | ${r.mbps} | ${r.errors} |`,
+    );
   }
   origin.close();
 }
