@@ -57,6 +57,8 @@ export default defineConfig({
       env: {
         PORT: String(PORT),
         EDGE_PORT: String(EDGE_PORT),
+        // The edge test's origin is on loopback.
+        ALLOW_PRIVATE_ORIGINS: "1",
         DATA_DIR: dataDir,
         MONGODB_URI: "",
         CLERK_PUBLISHABLE_KEY: "",

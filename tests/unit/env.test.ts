@@ -44,6 +44,20 @@ describe("parseEnv", () => {
     ]);
   });
 
+  it("reads the edge's settings: defaults, a bot list, or none", () => {
+    expect(parseEnv({ DATA_DIR: tmp() }).edge).toEqual({
+      port: 8787,
+      host: "localhost",
+      cacheBytes: 256 * 1024 * 1024,
+      logSampleRate: 1,
+      blockedBots: undefined,
+    });
+    expect(
+      parseEnv({ DATA_DIR: tmp(), EDGE_PORT: "9000", EDGE_HOST: "Edge.Example.com", EDGE_CACHE_MB: "64", LOG_SAMPLE_RATE: "0.1", EDGE_BLOCKED_BOTS: " AhrefsBot, ,BadBot " }).edge,
+    ).toEqual({ port: 9000, host: "edge.example.com", cacheBytes: 64 * 1024 * 1024, logSampleRate: 0.1, blockedBots: ["ahrefsbot", "badbot"] });
+    expect(parseEnv({ DATA_DIR: tmp(), EDGE_BLOCKED_BOTS: "none" }).edge.blockedBots).toEqual([]);
+  });
+
   it("prefers settings the operator gave over generated ones", () => {
     const key = Buffer.alloc(32, 7).toString("base64");
     const env = parseEnv({
@@ -97,6 +111,10 @@ describe("parseEnv", () => {
     [{ ALLOW_PRIVATE_ORIGINS: "yes" }, "ALLOW_PRIVATE_ORIGINS"],
     [{ CLERK_PUBLISHABLE_KEY: "pk_live_abc" }, "CLERK_SECRET_KEY set both CLERK_PUBLISHABLE_KEY and CLERK_SECRET_KEY (Clerk mode) or neither (local mode)"],
     [{ CLERK_JWT_KEY: "abc" }, "CLERK_JWT_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)"],
+    [{ EDGE_PORT: "0" }, "EDGE_PORT"],
+    [{ EDGE_HOST: "not a host" }, "EDGE_HOST must be a hostname"],
+    [{ EDGE_CACHE_MB: "0" }, "EDGE_CACHE_MB"],
+    [{ LOG_SAMPLE_RATE: "1.5" }, "LOG_SAMPLE_RATE"],
   ])("stops with one clear line for %j", (source, message) => {
     let thrown: Error | undefined;
     try {
