@@ -1,24 +1,17 @@
 // A tenant's overview for a period: KPIs, daily requests/bandwidth and hit ratio charts (with their tables), the
 // asset/API split, status classes and top paths; or, before any traffic, how to send some.
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, useLoaderData, useRouteLoaderData, useSubmit } from "@remix-run/react";
+import { useLoaderData, useRouteLoaderData } from "@remix-run/react";
+import { PeriodSwitcher } from "#app/components/period-switcher.tsx";
 import { HitRatioChart, RequestsBandwidthChart } from "#app/components/charts.tsx";
 import { Copyable, Kpi, TableWrap } from "#app/components/ui.tsx";
-import { NAMED_PERIODS, periodNameSchema, resolvePeriod } from "#app/schemas/period.ts";
+import { periodNameSchema, resolvePeriod } from "#app/schemas/period.ts";
 import { tenantAnalytics } from "#app/server/analytics.server.ts";
 import { requirePageCaller } from "#app/server/auth.server.ts";
 import { pageNotFound } from "#app/server/pages.server.ts";
 import { formatBytes, formatDate, formatNumber, formatPercent } from "#app/utils/format.ts";
 
 export const meta: MetaFunction = ({ params }) => [{ title: `${params.slug} overview · CMS edge` }];
-
-const PERIOD_LABELS: Record<string, string> = {
-  current_month: "This month",
-  previous_month: "Last month",
-  "7d": "Last 7 days",
-  "30d": "Last 30 days",
-  "90d": "Last 90 days",
-};
 
 export async function loader(args: LoaderFunctionArgs) {
   const who = await requirePageCaller(args);
@@ -31,33 +24,10 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export default function OverviewPage() {
   const { analytics: a, invalidPeriod } = useLoaderData<typeof loader>();
-  const submit = useSubmit();
   const empty = a.totals.requests === 0;
   return (
     <>
-      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period switcher">
-        <div className="field">
-          <label htmlFor="period">Period</label>
-          <select id="period" name="period" defaultValue={a.period.name}>
-            {NAMED_PERIODS.map((p) => (
-              <option key={p} value={p}>
-                {PERIOD_LABELS[p]}
-              </option>
-            ))}
-            {(NAMED_PERIODS as readonly string[]).includes(a.period.name) ? null : <option value={a.period.name}>{a.period.name}</option>}
-          </select>
-        </div>
-        <div className="field">
-          <button type="submit" className="secondary">
-            Show
-          </button>
-        </div>
-      </Form>
-      {invalidPeriod ? (
-        <p className="form-errors" role="alert">
-          “{invalidPeriod}” is not a period; showing this month.
-        </p>
-      ) : null}
+      <PeriodSwitcher period={a.period.name} invalidPeriod={invalidPeriod} />
       <p className="muted">
         {formatDate(a.period.start, false)} to {formatDate(new Date(Date.parse(a.period.end) - 1), false)} (UTC)
       </p>

@@ -1,22 +1,15 @@
 // The account's usage: per tenant for a period against the period before, totals (deleted tenants included), and
 // the plan's limits against this month's use.
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, useLoaderData, useSubmit } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
+import { PeriodSwitcher } from "#app/components/period-switcher.tsx";
 import { PageHeader, TableWrap, UsageBar } from "#app/components/ui.tsx";
-import { NAMED_PERIODS, periodNameSchema, previousPeriod, resolvePeriod } from "#app/schemas/period.ts";
+import { periodNameSchema, previousPeriod, resolvePeriod } from "#app/schemas/period.ts";
 import { requirePageCaller } from "#app/server/auth.server.ts";
 import { accountUsage } from "#app/server/usage.server.ts";
 import { formatBytes, formatDate, formatNumber, formatPercent } from "#app/utils/format.ts";
 
 export const meta: MetaFunction = () => [{ title: "Usage · CMS edge" }];
-
-const PERIOD_LABELS: Record<string, string> = {
-  current_month: "This month",
-  previous_month: "Last month",
-  "7d": "Last 7 days",
-  "30d": "Last 30 days",
-  "90d": "Last 90 days",
-};
 
 export async function loader(args: LoaderFunctionArgs) {
   const who = await requirePageCaller(args);
@@ -49,35 +42,12 @@ function change(now: number, before: number): string {
 
 export default function UsagePage() {
   const data = useLoaderData<typeof loader>();
-  const submit = useSubmit();
   const range = (p: { start: string; end: string }) => `${formatDate(p.start, false)} to ${formatDate(new Date(Date.parse(p.end) - 1), false)}`;
   return (
     <>
       <PageHeader title="Usage" />
       <p className="muted">Usage of {data.subject}, across its tenants.</p>
-      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period switcher">
-        <div className="field">
-          <label htmlFor="period">Period</label>
-          <select id="period" name="period" defaultValue={data.period.name}>
-            {NAMED_PERIODS.map((p) => (
-              <option key={p} value={p}>
-                {PERIOD_LABELS[p]}
-              </option>
-            ))}
-            {(NAMED_PERIODS as readonly string[]).includes(data.period.name) ? null : <option value={data.period.name}>{data.period.name}</option>}
-          </select>
-        </div>
-        <div className="field">
-          <button type="submit" className="secondary">
-            Show
-          </button>
-        </div>
-      </Form>
-      {data.invalidPeriod ? (
-        <p className="form-errors" role="alert">
-          “{data.invalidPeriod}” is not a period; showing this month.
-        </p>
-      ) : null}
+      <PeriodSwitcher period={data.period.name} invalidPeriod={data.invalidPeriod} />
       <p className="muted">
         {range(data.period)}, compared with {range(data.previousPeriod)} (UTC)
       </p>
