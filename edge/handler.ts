@@ -2,7 +2,6 @@
 // exhausted free quota), then serves an asset or a `/~api` response from the cache or the origin, and records the
 // request in the usage pipeline once it has been answered.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { once } from "node:events";
 import type { TenantDoc } from "#models/tenant.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import type { UsageOwner } from "#app/server/traffic.server.ts";
@@ -127,17 +126,39 @@ async function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMat
   const ua = (req.headers["user-agent"] ?? "").toLowerCase();
   if (ua && d.blockedBots.some((bot) => ua.includes(bot))) return refuse(res, 403, "Forbidden.\n");
   const kept = d.quota.checkKept(doc.billingSubject);
-  const over = kept === undefined ? await d.quota.check(doc.billingSubject) : kept;
+  let over = kept;
+  if (over === undefined) {
+    try {
+      over = await d.quota.check(doc.billingSubject);
+    } catch (err) {
+      // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
+      console.warn(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
+      over = null;
+    }
+  }
   if (over) return refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
   const q = match.path.indexOf("?");
   const pathname = q < 0 ? match.path : match.path.slice(0, q);
   const search = q < 0 ? "" : match.path.slice(q + 1);
-  // A path the URL parser would rewrite (dot segments, backslashes) could step outside the origin's base path.
-  if (new URL(pathname, "http://edge").pathname !== pathname) return refuse(res, 400, "Bad request.\n");
+  if (!safePath(pathname)) return refuse(res, 400, "Bad request.\n");
   const head = req.method === "HEAD";
   const ctx: Ctx = { d, inFlight, req, res, head, doc };
   return kindOf(pathname) === "api" ? serveApi(ctx, match, pathname, search) : serveAsset(ctx, pathname, search);
+}
+
+/**
+ * Whether a path stays inside the origin's base path: one the URL parser would rewrite (dot segments, backslashes)
+ * or that carries an encoded slash, backslash or NUL (which an origin may decode before resolving `..`) could step
+ * outside it, and one the parser refuses is malformed.
+ */
+export function safePath(pathname: string): boolean {
+  if (/%(2f|5c|00)/i.test(pathname)) return false;
+  try {
+    return new URL(pathname, "http://edge").pathname === pathname;
+  } catch {
+    return false;
+  }
 }
 
 interface Ctx {
@@ -196,15 +217,20 @@ async function serveAsset(c: Ctx, pathname: string, search: string): Promise<Out
   if (!target) return refuse(c.res, 404, "Not found.\n");
   const { url, key, headers } = target;
   const allowed = (h: Record<string, string>, status: number) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);
-  const range = c.head ? undefined : c.req.headers.range;
+  const asked = c.head ? undefined : c.req.headers.range;
+  // Only one well-formed byte range is forwarded on a miss (several ranges, or nonsense, get the whole object, as on
+  // a hit); and a range whose If-Range validator no longer matches is ignored (RFC 9110 §13.1.5).
+  const one = asked ? parseRange(asked, Number.MAX_SAFE_INTEGER) : null;
+  const range = one && one !== "unsatisfiable" ? asked : undefined;
 
   const hit = d.cache.get(key);
-  if (hit) return sendEntry(c, hit, "HIT", allowed, range);
+  if (hit) return sendEntry(c, hit, "HIT", allowed, asked);
   if (range) {
     // A range of an object not in the cache is fetched as a range; the whole object is fetched behind it to fill
     // the cache when it is small enough, so later ranges are served from the cache. (An origin that ignores Range
     // answers 200 with the whole object: that is stored and the range cut from it.)
-    const fetched = await fetchFromOrigin(d, url, { ...headers, range }, key, doc.cacheTTL);
+    const ifRange = c.req.headers["if-range"];
+    const fetched = await fetchFromOrigin(d, url, { ...headers, range, ...(ifRange ? { "if-range": String(ifRange) } : {}) }, key, doc.cacheTTL);
     if (fetched.kind === "entry") {
       const total = Number(/\/(\d+)$/.exec(fetched.entry.headers["content-range"] ?? "")?.[1]);
       if (fetched.entry.status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
@@ -226,7 +252,7 @@ async function serveAsset(c: Ctx, pathname: string, search: string): Promise<Out
 function fillInBackground(c: Ctx, key: string, url: string, headers: Record<string, string>): void {
   void c.inFlight.run(key, () => fetchFromOrigin(c.d, url, headers, key, c.doc.cacheTTL)).promise.then((f) => {
     if (f.kind === "stream") discard(f.origin.body);
-  });
+  }, (err: unknown) => console.warn(`edge: filling the cache for ${c.doc.slug}: ${(err as Error).message}`));
 }
 
 async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: string): Promise<Outcome> {
@@ -397,7 +423,9 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   let status = entry.status;
   let body = entry.body;
   if (entry.status === 200) headers["accept-ranges"] = "bytes";
-  if (range && entry.status === 200) {
+  const ifRange = c.req.headers["if-range"];
+  const rangeValid = range && (!ifRange || ifRange === entry.headers.etag || ifRange === entry.headers["last-modified"]);
+  if (rangeValid && entry.status === 200) {
     const r = parseRange(range, body.length);
     if (r === "unsatisfiable") {
       headers["content-range"] = `bytes */${body.length}`;
@@ -423,7 +451,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
 
 /** One byte range (RFC 9110 §14.1.2); null for what is served whole (several ranges, another unit, nonsense). */
 export function parseRange(header: string, size: number): { start: number; end: number } | "unsatisfiable" | null {
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   if (!m || (m[1] === "" && m[2] === "")) return null;
   let start: number;
   let end: number;
@@ -462,22 +490,38 @@ async function pipeStream(
   let bytes = 0;
   let closed = false;
   res.once("close", () => (closed = true));
-  const write = async (chunk: Buffer) => {
+  /** Writes a chunk and waits while the client's socket is full; false once the client has gone. */
+  const write = async (chunk: Buffer): Promise<boolean> => {
+    if (closed || res.destroyed) return false;
+    const flowing = res.write(chunk);
     bytes += chunk.length;
-    if (!res.write(chunk)) await Promise.race([once(res, "drain"), once(res, "close")]);
+    if (!flowing && !closed && !res.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+    return !closed && !res.destroyed;
   };
   try {
-    for (const chunk of s.prefix) await write(chunk);
-    let total = bytes;
-    for (;;) {
-      if (closed) break;
+    let total = 0;
+    for (const chunk of s.prefix) {
+      total += chunk.length;
+      if (!(await write(chunk))) break;
+    }
+    while (!closed && !res.destroyed) {
       const next = await s.rest.next();
       if (next.done) break;
       total += next.value.length;
       if (total > d.maxResponseBytes) throw new Error("the origin's response exceeds the size cap");
-      await write(next.value);
+      if (!(await write(next.value))) break;
     }
-    if (closed) {
+    if (closed || res.destroyed) {
       discard(s.origin.body);
     } else {
       res.end();

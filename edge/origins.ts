@@ -161,9 +161,19 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string,
   }
 }
 
-/** Rewrites every occurrence of the prefixes (longest first, so one prefix inside another cannot cut it short). */
+/** What may follow a rewritten prefix: the rest of a path, a query, a fragment, the end of a JSON string. */
+const URL_END = String.raw`(?=[/?#"'\\\s]|$)`;
+
+/**
+ * Rewrites every occurrence of the prefixes that ends there (followed by `/`, `?`, `#`, a quote, a backslash,
+ * whitespace or the end — so `…/acme` does not rewrite `…/acme-staging/…`), longest prefix first.
+ */
 export function rewriteUrls(text: string, prefixes: Array<[string, string]>): string {
   let out = text;
-  for (const [from, to] of [...prefixes].sort((a, b) => b[0].length - a[0].length)) out = out.split(from).join(to);
+  for (const [from, to] of [...prefixes].sort((a, b) => b[0].length - a[0].length)) {
+    if (!out.includes(from)) continue;
+    const pattern = new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + URL_END, "g");
+    out = out.replace(pattern, () => to);
+  }
   return out;
 }

@@ -24,6 +24,9 @@ export interface TenantMatch {
 
 type Entry = { value: EdgeTenantConfig | null; at: number };
 
+/** Answers kept at most (each is at most a second old anyway). */
+const MAX_ENTRIES = 10_000;
+
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export class TenantDirectory {
@@ -78,10 +81,9 @@ export class TenantDirectory {
     const startedAt = this.now();
     return this.lookups.run(key, async () => {
       const value = await load(key);
-      // A bounded map: drop stale answers when it grows (hostnames come from clients).
-      if (this.entries.size > 10_000) {
-        for (const [k, e] of this.entries) if (this.now() - e.at >= this.maxAgeMs) this.entries.delete(k);
-      }
+      // A bounded map (hostnames come from clients): past the cap, the oldest answers go first.
+      this.entries.delete(key);
+      while (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, { value, at: startedAt });
       return value;
     }).promise;

@@ -12,6 +12,8 @@ export interface SeenRequest {
 
 export interface TestOrigin {
   base: string;
+  /** Streamed responses the origin saw cut off before their end (the edge let go of them). */
+  cutOff: number;
   port: number;
   seen: SeenRequest[];
   /** Requests received for a path (query ignored). */
@@ -34,6 +36,7 @@ export const LARGE_PDF = bytesOf(200_000, 3);
 
 export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin> {
   const seen: SeenRequest[] = [];
+  let cutOff = 0;
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://origin");
@@ -66,6 +69,23 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       case "/media/slow.png":
         setTimeout(() => send(200, { "content-type": "image/png" }, "late"), 1_500).unref();
         return;
+      case "/video/stream.mp4": {
+        // A long video sent in 16 KB chunks every 5 ms, without a length: the edge has to stream it.
+        res.writeHead(200, { "content-type": "video/mp4" });
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write(bytesOf(16_384, sent));
+          if (++sent === 128) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 5);
+        res.on("close", () => {
+          clearInterval(timer);
+          if (!res.writableFinished) cutOff++;
+        });
+        return;
+      }
       case "/media/wait.png":
         setTimeout(() => send(200, { "content-type": "image/png" }, "waited"), 200).unref();
         return;
@@ -119,6 +139,9 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
   const port = (server.address() as AddressInfo).port;
   return {
     base: `http://127.0.0.1:${port}`,
+    get cutOff() {
+      return cutOff;
+    },
     port,
     seen,
     token,

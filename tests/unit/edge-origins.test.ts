@@ -72,4 +72,24 @@ describe("rewriteUrls", () => {
     const prefixes = rewritePrefixes(t({ cms: "generic", originUrl: "https://media.example.com/base/" }), "http://g.localhost:8787");
     expect(rewriteUrls('"https://media.example.com/base/p.png"', prefixes)).toBe('"http://g.localhost:8787/p.png"');
   });
+
+  it("rewrites a prefix only where it ends: not another account, space or host that merely starts the same", () => {
+    const cloudinary = rewritePrefixes(t({ cms: "cloudinary", cloudName: "acme" }), "https://e.example");
+    const json = JSON.stringify({
+      a: "https://res.cloudinary.com/acme/image/upload/a.png",
+      b: "https://res.cloudinary.com/acme-staging/image/upload/b.png",
+      c: "https://res.cloudinary.com/acme?x=1",
+      d: "https://res.cloudinary.com/acme",
+    });
+    expect(JSON.parse(rewriteUrls(json, cloudinary))).toEqual({
+      a: "https://e.example/image/upload/a.png",
+      b: "https://res.cloudinary.com/acme-staging/image/upload/b.png",
+      c: "https://e.example?x=1",
+      d: "https://e.example",
+    });
+    const imgix = rewritePrefixes(t({ cms: "imgix", imgixDomain: "acme.imgix.net" }), "https://e.example");
+    expect(rewriteUrls("see https://acme.imgix.net/p.jpg and https://acme.imgix.net.evil.example/p.jpg", imgix)).toBe(
+      "see https://e.example/p.jpg and https://acme.imgix.net.evil.example/p.jpg",
+    );
+  });
 });
