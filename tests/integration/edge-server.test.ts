@@ -62,6 +62,7 @@ beforeAll(async () => {
     maxObjectBytes: 64 * 1024,
     maxParseBytes: 2 * 1024,
     headersTimeoutMs: 500,
+    bodyTimeoutMs: 500,
     connectTimeoutMs: 1_000,
     // Usage is checked in edge-usage-flow.test.ts; here it is only kept in memory.
     usage: { intervalMs: 3_600_000 },
@@ -275,6 +276,9 @@ describe("the asset proxy", () => {
 
     const slow = await get("/slow.png");
     expect([slow.status, slow.headers["x-cache"], slow.text]).toEqual([502, "ERROR", "The origin did not answer in time.\n"]);
+    // An origin that stops sending in the middle of a body is given up on after the idle timeout.
+    const stalled = await get("/stall.png");
+    expect([stalled.status, stalled.headers["x-cache"], stalled.text]).toEqual([502, "ERROR", "The origin did not answer in time.\n"]);
 
     // A 404 from the origin is passed on as it is, and not kept.
     const missing = await get("/missing.png");
@@ -304,6 +308,39 @@ describe("the asset proxy", () => {
       "user-agent": "cms-edge/1",
       referer: "https://shop.acme.example/landing",
     });
+  });
+});
+
+describe("the response size cap", () => {
+  it("refuses an origin response declared over the cap, and cuts off a streamed one that grows past it", async () => {
+    const capped = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 1024 * 1024,
+      maxObjectBytes: 16 * 1024,
+      maxResponseBytes: 100_000,
+      usage: { intervalMs: 3_600_000 },
+    });
+    const cappedPort = await capped.listen(0, "127.0.0.1");
+    try {
+      const declared = await edgeRequest(cappedPort, `acme.localhost:${cappedPort}`, "/big.pdf");
+      expect([declared.status, declared.headers["x-cache"], declared.text]).toEqual([502, "ERROR", "The origin's response is larger than the edge serves.\n"]);
+      // No length announced: the client gets the first 100,000 bytes or so and then the connection is cut.
+      const cut = await new Promise<{ bytes: number; complete: boolean }>((resolve) => {
+        let bytes = 0;
+        http
+          .get({ host: "127.0.0.1", port: cappedPort, path: "/stream.mp4", headers: { host: `acme.localhost:${cappedPort}` } }, (res) => {
+            res.on("data", (c: Buffer) => (bytes += c.length));
+            res.on("end", () => resolve({ bytes, complete: res.complete }));
+            res.on("error", () => resolve({ bytes, complete: false }));
+          })
+          .on("error", () => resolve({ bytes, complete: false }));
+      });
+      expect(cut.complete).toBe(false);
+      expect(cut.bytes).toBeLessThanOrEqual(100_000);
+    } finally {
+      await capped.close();
+    }
   });
 });
 

@@ -61,7 +61,7 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
           "with cookies",
         );
       case "/media/big.pdf":
-        return send(200, { "content-type": "application/pdf" }, LARGE_PDF);
+        return send(200, { "content-type": "application/pdf", "content-length": String(LARGE_PDF.length) }, LARGE_PDF);
       case "/media/missing.png":
         return send(404, { "content-type": "text/plain" }, "no such file");
       case "/media/fail.png":
@@ -86,6 +86,11 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         });
         return;
       }
+      case "/media/stall.png":
+        // Headers and a first part, then nothing more.
+        res.writeHead(200, { "content-type": "image/png", "content-length": "1000" });
+        res.write(Buffer.alloc(100));
+        return;
       case "/media/wait.png":
         setTimeout(() => send(200, { "content-type": "image/png" }, "waited"), 200).unref();
         return;
