@@ -90,20 +90,14 @@ interface FieldProps {
   inputProps?: Record<string, unknown>;
 }
 
-export function Field({ meta, label, hint, type = "text", placeholder, autoComplete = "off", inputMode, inputProps }: FieldProps) {
-  const first = useContext(FirstError);
+/** A labelled control with its hint and its errors, as every field of every form shows them (a checkbox first). */
+function FieldFrame({ meta, label, hint, checkbox, children }: { meta: Meta; label: string; hint?: ReactNode; checkbox?: boolean; children: ReactNode }) {
+  const labelled = <label htmlFor={meta.id}>{label}</label>;
   return (
-    <div className="field">
-      <label htmlFor={meta.id}>{label}</label>
-      <input
-        {...getInputProps(meta, { type, ariaDescribedBy: hint ? meta.descriptionId : undefined })}
-        key={meta.key}
-        placeholder={placeholder}
-        autoComplete={autoComplete}
-        inputMode={inputMode}
-        autoFocus={first === meta.name}
-        {...inputProps}
-      />
+    <div className={checkbox ? "field checkbox" : "field"}>
+      {checkbox ? null : labelled}
+      {children}
+      {checkbox ? labelled : null}
       {hint ? (
         <p id={meta.descriptionId} className="hint">
           {hint}
@@ -114,24 +108,34 @@ export function Field({ meta, label, hint, type = "text", placeholder, autoCompl
   );
 }
 
+export function Field({ meta, label, hint, type = "text", placeholder, autoComplete = "off", inputMode, inputProps }: FieldProps) {
+  const first = useContext(FirstError);
+  return (
+    <FieldFrame meta={meta} label={label} hint={hint}>
+      <input
+        {...getInputProps(meta, { type, ariaDescribedBy: hint ? meta.descriptionId : undefined })}
+        key={meta.key}
+        placeholder={placeholder}
+        autoComplete={autoComplete}
+        inputMode={inputMode}
+        autoFocus={first === meta.name}
+        {...inputProps}
+      />
+    </FieldFrame>
+  );
+}
+
 export function TextareaField({ meta, label, hint }: { meta: Meta; label: string; hint?: ReactNode }) {
   const first = useContext(FirstError);
   return (
-    <div className="field">
-      <label htmlFor={meta.id}>{label}</label>
+    <FieldFrame meta={meta} label={label} hint={hint}>
       <textarea
         {...getTextareaProps(meta, { ariaDescribedBy: hint ? meta.descriptionId : undefined })}
         key={meta.key}
         rows={2}
         autoFocus={first === meta.name}
       />
-      {hint ? (
-        <p id={meta.descriptionId} className="hint">
-          {hint}
-        </p>
-      ) : null}
-      <ErrorList id={meta.errorId} errors={meta.errors} />
-    </div>
+    </FieldFrame>
   );
 }
 
@@ -150,8 +154,7 @@ export function SelectField({
 }) {
   const first = useContext(FirstError);
   return (
-    <div className="field">
-      <label htmlFor={meta.id}>{label}</label>
+    <FieldFrame meta={meta} label={label} hint={hint}>
       <select
         {...getSelectProps(meta, { ariaDescribedBy: hint ? meta.descriptionId : undefined })}
         key={meta.key}
@@ -164,28 +167,15 @@ export function SelectField({
           </option>
         ))}
       </select>
-      {hint ? (
-        <p id={meta.descriptionId} className="hint">
-          {hint}
-        </p>
-      ) : null}
-      <ErrorList id={meta.errorId} errors={meta.errors} />
-    </div>
+    </FieldFrame>
   );
 }
 
 export function CheckboxField({ meta, label, hint }: { meta: Meta; label: string; hint?: ReactNode }) {
   return (
-    <div className="field checkbox">
+    <FieldFrame meta={meta} label={label} hint={hint} checkbox>
       <input {...getInputProps(meta, { type: "checkbox", value: "on", ariaDescribedBy: hint ? meta.descriptionId : undefined })} key={meta.key} />
-      <label htmlFor={meta.id}>{label}</label>
-      {hint ? (
-        <p id={meta.descriptionId} className="hint">
-          {hint}
-        </p>
-      ) : null}
-      <ErrorList id={meta.errorId} errors={meta.errors} />
-    </div>
+    </FieldFrame>
   );
 }
 
