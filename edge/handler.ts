@@ -138,13 +138,11 @@ async function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMat
   }
   if (over) return refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
-  const q = match.path.indexOf("?");
-  const pathname = q < 0 ? match.path : match.path.slice(0, q);
-  const search = q < 0 ? "" : match.path.slice(q + 1);
-  if (!safePath(pathname)) return refuse(res, 400, "Bad request.\n");
+  const route = routeOf(doc, match.path);
+  if (route.pathname === null) return refuse(res, 400, "Bad request.\n");
   const head = req.method === "HEAD";
   const ctx: Ctx = { d, inFlight, req, res, head, doc };
-  return kindOf(pathname) === "api" ? serveApi(ctx, match, pathname, search) : serveAsset(ctx, pathname, search);
+  return route.kind === "api" ? serveApi(ctx, match, route.pathname, route.search) : serveAsset(ctx, route.pathname, route.target ?? null);
 }
 
 /**
@@ -182,38 +180,55 @@ interface AssetTarget {
   headers: Record<string, string>;
 }
 
-/**
- * Where an asset path goes and its cache key, worked out once per tenant config and path (a config object lives at
- * most a second in the directory, so a changed config or cache version is never served from here).
- */
-const assetTargets = new WeakMap<TenantDoc, Map<string, AssetTarget | null>>();
-
-function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTarget | null {
-  let known = assetTargets.get(doc);
-  if (!known) {
-    known = new Map();
-    assetTargets.set(doc, known);
-  }
-  const memo = known.get(search ? `${pathname}?${search}` : pathname);
-  if (memo !== undefined) return memo;
-  const target = assetOrigin(doc, pathname, new URLSearchParams(search));
-  let out: AssetTarget | null = null;
-  if (target) {
-    const query = sortedQuery(target.query);
-    const url = `${target.url}${query ? `?${query}` : ""}`;
-    const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity", "user-agent": USER_AGENT };
-    if (doc.websiteDomain) headers.referer = doc.websiteDomain.includes("://") ? doc.websiteDomain : `https://${doc.websiteDomain}/`;
-    out = { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}` };
-  }
-  // Paths come from clients: the memo is bounded.
-  if (known.size >= 10_000) known.clear();
-  known.set(search ? `${pathname}?${search}` : pathname, out);
-  return out;
+interface Route {
+  /** The path without its query; null when it is refused (it could step outside the origin, or is malformed). */
+  pathname: string | null;
+  search: string;
+  kind: RequestKind;
+  /** An asset's origin URL, cache key and origin headers (null: the provider serves nothing there). */
+  target?: AssetTarget | null;
 }
 
-async function serveAsset(c: Ctx, pathname: string, search: string): Promise<Outcome> {
+/**
+ * A request path worked out once per tenant config (the directory hands out a new config object at most every
+ * second, so a changed setting or cache version is never served from here): checked, split, and for an asset its
+ * origin URL and cache key.
+ */
+const routes = new WeakMap<TenantDoc, Map<string, Route>>();
+
+function routeOf(doc: TenantDoc, path: string): Route {
+  let known = routes.get(doc);
+  if (!known) {
+    known = new Map();
+    routes.set(doc, known);
+  }
+  const memo = known.get(path);
+  if (memo) return memo;
+  const q = path.indexOf("?");
+  const pathname = q < 0 ? path : path.slice(0, q);
+  const search = q < 0 ? "" : path.slice(q + 1);
+  const kind = kindOf(pathname);
+  const route: Route = !safePath(pathname)
+    ? { pathname: null, search, kind }
+    : { pathname, search, kind, target: kind === "asset" ? assetTarget(doc, pathname, search) : undefined };
+  // Paths come from clients: the memo is bounded.
+  if (known.size >= 10_000) known.clear();
+  known.set(path, route);
+  return route;
+}
+
+function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTarget | null {
+  const target = assetOrigin(doc, pathname, new URLSearchParams(search));
+  if (!target) return null;
+  const query = sortedQuery(target.query);
+  const url = `${target.url}${query ? `?${query}` : ""}`;
+  const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity", "user-agent": USER_AGENT };
+  if (doc.websiteDomain) headers.referer = doc.websiteDomain.includes("://") ? doc.websiteDomain : `https://${doc.websiteDomain}/`;
+  return { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}` };
+}
+
+async function serveAsset(c: Ctx, pathname: string, target: AssetTarget | null): Promise<Outcome> {
   const { d, doc } = c;
-  const target = assetTarget(doc, pathname, search);
   if (!target) return refuse(c.res, 404, "Not found.\n");
   const { url, key, headers } = target;
   const allowed = (h: Record<string, string>, status: number) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);

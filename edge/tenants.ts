@@ -23,6 +23,8 @@ export interface TenantMatch {
 }
 
 type Entry = { value: EdgeTenantConfig | null; at: number };
+/** A Host header understood: the look-up key (null on the bare edge host, where the path names the tenant). */
+type Place = { key: string | null; base: string; scheme: string };
 
 /** Answers kept at most (each is at most a second old anyway). */
 const MAX_ENTRIES = 10_000;
@@ -32,6 +34,7 @@ const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export class TenantDirectory {
   private readonly entries = new Map<string, Entry>();
   private readonly lookups = new Coalescer<EdgeTenantConfig | null>();
+  private readonly places = new Map<string, Place | null>();
 
   constructor(
     private readonly edgeHost: string,
@@ -58,21 +61,34 @@ export class TenantDirectory {
 
   /** Which look-up a Host and path call for, and the tenant's path and public base; null when none can match. */
   private locate(hostHeader: string | undefined, path: string, scheme: string): { key: string; path: string; base: string } | null {
-    const host = (hostHeader ?? "").trim().toLowerCase();
+    const place = this.placeOf(hostHeader ?? "", scheme);
+    if (!place) return null;
+    if (place.key !== null) return { key: place.key, path, base: place.base };
+    // The bare edge host: the tenant is the first path segment.
+    const m = /^\/([^/?#]+)(\/.*)?$/.exec(path);
+    if (!m || !SLUG.test(m[1])) return null;
+    return { key: `slug:${m[1]}`, path: m[2] ?? "/", base: `${place.base}/${m[1]}` };
+  }
+
+  /** What a Host header names (worked out once per distinct header: every request carries one). */
+  private placeOf(hostHeader: string, scheme: string): Place | null {
+    const known = this.places.get(hostHeader);
+    if (known !== undefined && (known === null || known.scheme === scheme)) return known;
+    const host = hostHeader.trim().toLowerCase();
     const hostname = host.replace(/:\d+$/, "").replace(/\.$/, "");
-    if (!hostname) return null;
     const edge = this.edgeHost.toLowerCase();
-    if (hostname === edge) {
-      const m = /^\/([^/?#]+)(\/.*)?$/.exec(path);
-      if (!m || !SLUG.test(m[1])) return null;
-      return { key: `slug:${m[1]}`, path: m[2] ?? "/", base: `${scheme}://${host}/${m[1]}` };
-    }
-    if (hostname.endsWith(`.${edge}`)) {
+    const base = `${scheme}://${host}`;
+    let place: Place | null;
+    if (!hostname) place = null;
+    else if (hostname === edge) place = { key: null, base, scheme };
+    else if (hostname.endsWith(`.${edge}`)) {
       const slug = hostname.slice(0, -edge.length - 1);
-      if (!SLUG.test(slug)) return null;
-      return { key: `slug:${slug}`, path, base: `${scheme}://${host}` };
-    }
-    return { key: `domain:${hostname}`, path, base: `${scheme}://${host}` };
+      place = SLUG.test(slug) ? { key: `slug:${slug}`, base, scheme } : null;
+    } else place = { key: `domain:${hostname}`, base, scheme };
+    // Hosts come from clients: the memo is bounded.
+    if (this.places.size >= MAX_ENTRIES) this.places.clear();
+    this.places.set(hostHeader, place);
+    return place;
   }
 
   private async lookup(key: string): Promise<EdgeTenantConfig | null> {

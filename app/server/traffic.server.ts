@@ -56,9 +56,13 @@ const DAY_MS = 86_400_000;
 /** One tenant's counters for one UTC day: a fixed array (adding to it happens on every edge request). */
 class DayPart {
   readonly counts = new Float64Array(COUNTER_FIELDS.length);
+  /** This tenant's and day's path counters, by path. */
+  readonly paths = new Map<string, PathPart>();
   constructor(
     readonly tenant: UsageOwner,
     readonly day: Date,
+    /** "<tenant id>|<day ms>": its key in the batch. */
+    readonly key: string,
   ) {}
 
   get requests(): number {
@@ -94,14 +98,20 @@ export class UsageBatch {
   readonly paths = new Map<string, PathPart>();
   readonly logs: Array<Record<string, unknown>> = [];
   requests = 0;
+  private last: DayPart | undefined;
 
   add(tenant: UsageOwner, e: Omit<RequestEvent, "tenant">, keepLog: boolean): void {
     const dayMs = Math.floor(e.timestamp.getTime() / DAY_MS) * DAY_MS;
-    const dayKey = `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
-    let d = this.days.get(dayKey);
-    if (!d) {
-      d = new DayPart(tenant, new Date(dayMs));
-      this.days.set(dayKey, d);
+    // Consecutive requests are mostly one tenant's on one day: the last day part is kept at hand.
+    let d = this.last;
+    if (!d || d.tenant !== tenant || d.day.getTime() !== dayMs) {
+      const dayKey = `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
+      d = this.days.get(dayKey);
+      if (!d) {
+        d = new DayPart(tenant, new Date(dayMs), dayKey);
+        this.days.set(dayKey, d);
+      }
+      this.last = d;
     }
     const c = d.counts;
     const cache = CACHE_OFFSET[e.cacheStatus];
@@ -114,13 +124,7 @@ export class UsageBatch {
     c[kind + cache] += 1;
     const statusClass = Math.floor(e.status / 100);
     if (statusClass >= 1 && statusClass <= 5) c[STATUS_BASE + statusClass] += 1;
-    const day = d.day;
-    const pathKey = `${dayKey}|${e.path}`;
-    let p = this.paths.get(pathKey);
-    if (!p) {
-      p = { tenant: tenant._id, day, path: e.path, requests: 0, bytes: 0 };
-      this.paths.set(pathKey, p);
-    }
+    const p = this.pathPart(d, e.path);
     p.requests += 1;
     p.bytes += e.bytes;
     this.requests++;
@@ -141,18 +145,27 @@ export class UsageBatch {
     }
   }
 
+  private pathPart(d: DayPart, path: string): PathPart {
+    let p = d.paths.get(path);
+    if (!p) {
+      p = { tenant: d.tenant._id, day: d.day, path, requests: 0, bytes: 0 };
+      d.paths.set(path, p);
+      this.paths.set(`${d.key}|${path}`, p);
+    }
+    return p;
+  }
+
   /** Folds another (never written) batch into this one. */
   absorb(other: UsageBatch): void {
     for (const [key, d] of other.days) {
-      const mine = this.days.get(key);
-      const into = mine ?? new DayPart(d.tenant, d.day);
-      if (!mine) this.days.set(key, into);
+      let into = this.days.get(key);
+      if (!into) {
+        into = new DayPart(d.tenant, d.day, key);
+        this.days.set(key, into);
+      }
       for (let i = 0; i < d.counts.length; i++) into.counts[i] += d.counts[i];
-    }
-    for (const [key, p] of other.paths) {
-      const mine = this.paths.get(key);
-      if (!mine) this.paths.set(key, { ...p });
-      else {
+      for (const [path, p] of d.paths) {
+        const mine = this.pathPart(into, path);
         mine.requests += p.requests;
         mine.bytes += p.bytes;
       }

@@ -1,7 +1,8 @@
 // `npm run bench:edge`: cache hits through the edge (its own process, on the embedded store, usage recorded and
-// flushed as in production) for a 10 KB and a 1 MB asset at 100 connections, beside a plain node:http server
-// returning the same bytes from memory (the Node ceiling) and, when nginx is installed, nginx with proxy_cache in
-// front of the same origin. A script, not a test: it prints a table for the README.
+// flushed as in production; one process per LOG_SAMPLE_RATE) for a 10 KB and a 1 MB asset at 100 connections (and
+// the 10 KB one at 10), beside a plain node:http server returning the same bytes from memory (the Node ceiling) and,
+// when nginx is installed, nginx with proxy_cache in front of the same origin. A script, not a test: it prints a
+// table for the README.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -12,7 +13,8 @@ import autocannon from "autocannon";
 import mongoose from "mongoose";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const SIZES = [
   { name: "10 KB", path: "/small.png", bytes: 10 * 1024 },
@@ -70,28 +72,35 @@ function get(url: string, host: string): Promise<{ status: number; xCache: strin
   });
 }
 
-type Row = { server: string; size: string; connections: number; rps: number; p50: number; p99: number; mbps: number; errors: number };
+type Server = { name: string; base: string; host: string };
+type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number };
 
-async function measure(server: string, size: (typeof SIZES)[number], url: string, host: string, connections = CONNECTIONS): Promise<Row> {
-  // Warm: the first answer fills the cache; the second must come from it; then 2 s of load so every server is
-  // measured after its JIT has settled.
-  await get(url, host);
-  const warm = await get(url, host);
-  if (warm.status !== 200 || warm.bytes !== size.bytes) throw new Error(`${server} ${url}: ${warm.status}, ${warm.bytes} bytes`);
-  if (!/^(HIT|undefined)$/.test(warm.xCache)) throw new Error(`${server} ${url}: the second answer was ${warm.xCache}, not a hit`);
-  await autocannon({ url, connections, duration: 2, headers: { host } });
-  const result = await autocannon({ url, connections, duration: DURATION, headers: { host } });
+/** Checks the server answers the asset from its cache, then loads it for 2 s so its JIT has settled. */
+async function warm(server: Server, size: (typeof SIZES)[number], connections: number): Promise<void> {
+  const url = `${server.base}${size.path}`;
+  await get(url, server.host);
+  const second = await get(url, server.host);
+  if (second.status !== 200 || second.bytes !== size.bytes) throw new Error(`${server.name} ${url}: ${second.status}, ${second.bytes} bytes`);
+  if (!/^(HIT|undefined)$/.test(second.xCache)) throw new Error(`${server.name} ${url}: the second answer was ${second.xCache}, not a hit`);
+  await autocannon({ url, connections, duration: 2, headers: { host: server.host } });
+}
+
+async function sample(server: Server, size: (typeof SIZES)[number], connections: number): Promise<Sample> {
+  const result = await autocannon({ url: `${server.base}${size.path}`, connections, duration: DURATION, headers: { host: server.host } });
   return {
-    server,
-    size: size.name,
-    connections,
-    rps: Math.round(result.requests.average),
+    rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    mbps: Math.round(result.throughput.average / 1024 / 1024),
+    mbps: result.throughput.average / 1024 / 1024,
     errors: result.errors + result.non2xx,
   };
 }
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 function nginxBinary(): string | null {
   for (const candidate of ["/usr/sbin/nginx", "/usr/bin/nginx"]) if (fs.existsSync(candidate)) return candidate;
@@ -129,7 +138,7 @@ async function main(): Promise<void> {
   await mongoose.connection.collection("accounts").insertOne({ subject: "user:bench", plan: "pro", tenantCount: 1 });
   await mongoose.disconnect();
 
-  const rows: Row[] = [];
+  const servers: Server[] = [];
 
   // The plain node:http ceiling, in its own process like the edge.
   const plainPort = await freePort();
@@ -142,17 +151,12 @@ async function main(): Promise<void> {
       res.end(body);
     }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
   await run(process.execPath, ["-e", plainScript], {}, /plain ready/);
-  const measureAll = async (server: string, base: string, host: string) => {
-    for (const size of SIZES) rows.push(await measure(server, size, `${base}${size.path}`, host));
-    // Latency at a lighter load: the small asset at 10 connections.
-    if (SIZES[0].name === "10 KB") rows.push(await measure(server, SIZES[0], `${base}${SIZES[0].path}`, host, 10));
-  };
-  await measureAll("plain node:http", `http://127.0.0.1:${plainPort}`, "127.0.0.1");
+  servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1" });
 
-  const edgePort = await freePort();
-  const sampleRates = (process.env.BENCH_LOG_SAMPLE_RATES ?? "1").split(",");
-  for (const rate of sampleRates) {
-        // BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the edge.
+  // One edge process per log sample rate, all on the same store (each is idle while another is measured).
+  for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
+    const edgePort = await freePort();
+    // BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the edge.
     const nodeArgs = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
     const edge = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"], {
       cwd: root,
@@ -166,14 +170,11 @@ async function main(): Promise<void> {
         DATA_DIR: tmp,
         LOG_SAMPLE_RATE: rate,
       },
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", "ignore", "inherit"],
     });
     children.push(edge);
     await waitFor(`http://127.0.0.1:${edgePort}/`, "localhost");
-    await measureAll(`edge (LOG_SAMPLE_RATE=${rate})`, `http://127.0.0.1:${edgePort}`, `bench.localhost:${edgePort}`);
-    const exited = new Promise((resolve) => edge.once("exit", resolve));
-    edge.kill("SIGTERM");
-    await exited;
+    servers.push({ name: `edge, LOG_SAMPLE_RATE=${rate}`, base: `http://127.0.0.1:${edgePort}`, host: `bench.localhost:${edgePort}` });
   }
 
   const nginx = nginxBinary();
@@ -208,21 +209,43 @@ http {
     const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], { stdio: "ignore" });
     children.push(child);
     await waitFor(`http://127.0.0.1:${nginxPort}/`, "localhost");
-    await measureAll("nginx proxy_cache (1 worker)", `http://127.0.0.1:${nginxPort}`, "localhost");
+    servers.push({ name: "nginx proxy_cache (1 worker)", base: `http://127.0.0.1:${nginxPort}`, host: "localhost" });
   } else {
     console.error("nginx is not installed: its rows are left out (apt-get install nginx-light to include them)");
   }
 
-  console.log(`\n${DURATION} s per row after 2 s of warm-up, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}\n`);
+  // Rounds, each server in turn, so the drift of a shared machine falls on all of them alike; medians reported, and
+  // each server's ratio to the plain server taken within a round.
+  const combos = [
+    ...SIZES.map((size) => ({ size, connections: CONNECTIONS })),
+    ...SIZES.filter((s) => s.name === "10 KB").map((size) => ({ size, connections: 10 })),
+  ];
+  const lines: string[] = [];
+  for (const { size, connections } of combos) {
+    for (const server of servers) await warm(server, size, connections);
+    const samples = new Map<string, Sample[]>(servers.map((sv) => [sv.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const server of servers) samples.get(server.name)?.push(await sample(server, size, connections));
+      console.error(`${size.name} at ${connections} connections: round ${round + 1} of ${ROUNDS} done`);
+    }
+    const plain = samples.get("plain node:http") ?? [];
+    for (const server of servers) {
+      const got = samples.get(server.name) ?? [];
+      const ratio = median(got.map((g, i) => g.rps / plain[i].rps));
+      lines.push(
+        `| ${server.name} | ${size.name} | ${connections} | ${Math.round(median(got.map((g) => g.rps))).toLocaleString("en-US")} | ` +
+          `${Math.round(ratio * 100)}% | ${median(got.map((g) => g.p50))} | ${median(got.map((g) => g.p99))} | ` +
+          `${Math.round(median(got.map((g) => g.mbps)))} | ${got.reduce((n, g) => n + g.errors, 0)} |`,
+      );
+    }
+  }
+
+  console.log(
+    `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}\n`,
+  );
   console.log("| server | asset | connections | req/s | vs plain | p50 ms | p99 ms | MB/s | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of rows) {
-    const plain = rows.find((p) => p.server === "plain node:http" && p.size === r.size && p.connections === r.connections);
-    const ratio = plain ? `${Math.round((r.rps / plain.rps) * 100)}%` : "";
-    console.log(
-      `| ${r.server} | ${r.size} | ${r.connections} | ${r.rps.toLocaleString("en-US")} | ${ratio} | ${r.p50} | ${r.p99} | ${r.mbps} | ${r.errors} |`,
-    );
-  }
+  for (const line of lines) console.log(line);
   origin.close();
 }
 
