@@ -19,6 +19,7 @@ import {
 } from "#tests/fixtures/clerk.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { call, read } from "#tests/fixtures/http.ts";
+import { freshTenantValue } from "#tests/support/tenant-value.ts";
 
 const JSON_API = { contentType: "application/json; charset=utf-8", cacheControl: "no-store" };
 const UNAUTHORIZED = {
@@ -63,27 +64,7 @@ const homePlan = (name: "free" | "pro", tenants: number) => ({
 
 const tenantValue = (slug: string, orgId: string | null) => ({
   key: `tenant:${slug}`,
-  value: {
-    slug,
-    cms: "contentful",
-    spaceId: "space1",
-    cacheTTL: 86_400,
-    websiteDomain: null,
-    allowedTypes: null,
-    apiOrigin: null,
-    apiAuthMode: "bearer",
-    apiTokenHeader: "Authorization",
-    apiCacheTTL: 60,
-    previewBypassParam: "preview",
-    transformApiUrls: true,
-    apiTokenSet: false,
-    apiTokenUpdatedAt: null,
-    cacheVersions: { api: 1, assets: 1 },
-    proxyBase: `http://${slug}.localhost:8787`,
-    orgId,
-    createdAt: ISO,
-    updatedAt: ISO,
-  },
+  value: freshTenantValue(slug, { cms: "contentful", spaceId: "space1" }, orgId),
 });
 
 const notFound = (slug: string) => ({ error: { code: "not_found", message: `No tenant "${slug}"` } });

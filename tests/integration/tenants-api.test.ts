@@ -12,6 +12,7 @@ import { Tenant } from "#models/tenant.ts";
 import { localCookie } from "#tests/fixtures/auth.ts";
 import { call, read } from "#tests/fixtures/http.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
+import { freshTenantValue } from "#tests/support/tenant-value.ts";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -37,29 +38,7 @@ function expectJsonHeaders(res: Awaited<ReturnType<typeof read>>) {
   expect(res.cacheControl).toBe("no-store");
 }
 
-/** The value of a freshly created tenant with every default, plus what the test sets. */
-function defaultsFor(slug: string, extra: Record<string, unknown>) {
-  return {
-    slug,
-    ...extra,
-    cacheTTL: 86400,
-    websiteDomain: null,
-    allowedTypes: null,
-    apiOrigin: null,
-    apiAuthMode: "bearer",
-    apiTokenHeader: "Authorization",
-    apiCacheTTL: 60,
-    previewBypassParam: "preview",
-    transformApiUrls: true,
-    apiTokenSet: false,
-    apiTokenUpdatedAt: null,
-    cacheVersions: { api: 1, assets: 1 },
-    proxyBase: `http://${slug}.localhost:8787`,
-    orgId: null,
-    createdAt: expect.stringMatching(ISO),
-    updatedAt: expect.stringMatching(ISO),
-  };
-}
+const defaultsFor = (slug: string, extra: Record<string, unknown>) => freshTenantValue(slug, extra);
 
 describe("conventions", () => {
   it("answers 401 JSON (never a redirect) on every endpoint without a session", async () => {
