@@ -65,6 +65,32 @@ async function createTenant(cookie: string, slug: string) {
 }
 
 /** Adds a domain that must be accepted, and returns it. */
+/**
+ * The 404s of an action on a domain: a hostname the tenant does not have, another tenant's domain (added here by the
+ * stranger on "dom-other"), and tenants the owner cannot reach — each with its message, nothing else said.
+ */
+async function expectDomainNotFound(
+  act: (slug: string, hostname: string) => Promise<Awaited<ReturnType<typeof read>>>,
+  slug: string,
+  unknownHost: string,
+  theirHost: string,
+): Promise<void> {
+  const unknown = await act(slug, unknownHost);
+  expect(unknown.status).toBe(404);
+  expectJsonHeaders(unknown);
+  expect(unknown.body).toEqual({ error: { code: "not_found", message: `No domain "${unknownHost}" on tenant "${slug}"` } });
+
+  await added(stranger, "dom-other", theirHost);
+  const theirs = await act(slug, theirHost);
+  expect(theirs.body).toEqual({ error: { code: "not_found", message: `No domain "${theirHost}" on tenant "${slug}"` } });
+
+  for (const other of ["dom-nobody", "dom-other"]) {
+    const res = await act(other, theirHost);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: { code: "not_found", message: `No tenant "${other}"` } });
+  }
+}
+
 async function added(cookie: string, slug: string, hostname: string): Promise<DomainValue> {
   const res = await add(cookie, slug, hostname);
   expect(res.status, `adding ${hostname}`).toBe(201);
@@ -717,20 +743,7 @@ describe("POST /api/tenants/{slug}/domains/verify", () => {
   });
 
   it("answers 404 for an unknown domain, another tenant's domain, or a tenant the caller cannot access", async () => {
-    const unknown = await verify(owner, "dom-verify", "nope.verify-shop.com");
-    expect(unknown.status).toBe(404);
-    expectJsonHeaders(unknown);
-    expect(unknown.body).toEqual({ error: { code: "not_found", message: 'No domain "nope.verify-shop.com" on tenant "dom-verify"' } });
-
-    await added(stranger, "dom-other", "theirs.other-shop.com");
-    const theirs = await verify(owner, "dom-verify", "theirs.other-shop.com");
-    expect(theirs.body).toEqual({ error: { code: "not_found", message: 'No domain "theirs.other-shop.com" on tenant "dom-verify"' } });
-
-    for (const slug of ["dom-nobody", "dom-other"]) {
-      const res = await verify(owner, slug, "theirs.other-shop.com");
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ error: { code: "not_found", message: `No tenant "${slug}"` } });
-    }
+    await expectDomainNotFound((slug, hostname) => verify(owner, slug, hostname), "dom-verify", "nope.verify-shop.com", "theirs.other-shop.com");
     expect((await Domain.findOne({ hostname: "theirs.other-shop.com" }).lean())?.lastCheckedAt).toBeNull();
   });
 });
@@ -784,20 +797,7 @@ describe("DELETE /api/tenants/{slug}/domains", () => {
   });
 
   it("answers 404 for an unknown domain, another tenant's domain, or a tenant the caller cannot access", async () => {
-    const unknown = await remove(owner, "dom-delete", "nope.delete-shop.com");
-    expect(unknown.status).toBe(404);
-    expectJsonHeaders(unknown);
-    expect(unknown.body).toEqual({ error: { code: "not_found", message: 'No domain "nope.delete-shop.com" on tenant "dom-delete"' } });
-
-    await added(stranger, "dom-other", "kept-by-them.other-shop.com");
-    const theirs = await remove(owner, "dom-delete", "kept-by-them.other-shop.com");
-    expect(theirs.body).toEqual({ error: { code: "not_found", message: 'No domain "kept-by-them.other-shop.com" on tenant "dom-delete"' } });
-
-    for (const slug of ["dom-nobody", "dom-other"]) {
-      const res = await remove(owner, slug, "kept-by-them.other-shop.com");
-      expect(res.status).toBe(404);
-      expect(res.body).toEqual({ error: { code: "not_found", message: `No tenant "${slug}"` } });
-    }
+    await expectDomainNotFound((slug, hostname) => remove(owner, slug, hostname), "dom-delete", "nope.delete-shop.com", "kept-by-them.other-shop.com");
     expect(await Domain.countDocuments({ hostname: "kept-by-them.other-shop.com" })).toBe(1);
   });
 
