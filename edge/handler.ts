@@ -8,7 +8,7 @@ import type { UsageOwner } from "#app/server/traffic.server.ts";
 import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
 import { assetOrigin, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
-import type { QuotaGate } from "./quota.ts";
+import type { QuotaGate, QuotaRefusal } from "./quota.ts";
 import type { EdgeTenantConfig, TenantDirectory, TenantMatch } from "./tenants.ts";
 import type { UsageRecorder } from "./usage.ts";
 
@@ -59,49 +59,73 @@ type Fetched =
   | { kind: "stream"; origin: OriginResponse; headers: Record<string, string>; prefix: Buffer[]; rest: AsyncIterator<Buffer> }
   | { kind: "error"; message: string };
 
+/**
+ * The request handler. It answers synchronously when all it needs is in memory (a kept tenant config and quota
+ * answer and a cached object: the hit path never yields to the event loop) and returns a promise otherwise.
+ */
 export function createEdgeHandler(d: EdgeDeps) {
   const inFlight = new Coalescer<Fetched>();
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
     const started = performance.now();
     const timestamp = new Date();
-    let match: TenantMatch | null | undefined = null;
-    let outcome: Outcome = null;
     try {
       const url = req.url ?? "/";
       if (!url.startsWith("/")) {
-        outcome = refuse(res, 400, "Bad request.\n");
-        return;
+        refuse(res, 400, "Bad request.\n");
+        return undefined;
       }
-      // Kept answers are used without a turn of the event loop (the cache-hit path stays synchronous).
-      match = d.directory.resolveKept(req.headers.host, url, d.scheme);
-      if (match === undefined) match = await d.directory.resolve(req.headers.host, url, d.scheme);
-      if (!match) {
-        refuse(res, 404, "No tenant is served at this address.\n");
-        return;
-      }
-      outcome = await serve(d, inFlight, match, req, res);
+      const kept = d.directory.resolveKept(req.headers.host, url, d.scheme);
+      const whenFound = (match: TenantMatch | null): Promise<void> | undefined => {
+        if (!match) {
+          refuse(res, 404, "No tenant is served at this address.\n");
+          return undefined;
+        }
+        const done = (outcome: Outcome) => record(d, req, match, outcome, started, timestamp);
+        let outcome: Outcome | Promise<Outcome>;
+        try {
+          outcome = serve(d, inFlight, match, req, res);
+        } catch (err) {
+          done(failed(req, res, err));
+          return undefined;
+        }
+        if (!(outcome instanceof Promise)) {
+          done(outcome);
+          return undefined;
+        }
+        return outcome.then(done, (err: unknown) => done(failed(req, res, err)));
+      };
+      if (kept !== undefined) return whenFound(kept);
+      return d.directory.resolve(req.headers.host, url, d.scheme).then(whenFound, (err: unknown) => void failed(req, res, err));
     } catch (err) {
-      // Never a stack trace or an internal message to the client.
-      console.error(`edge: ${req.method} ${req.headers.host}${req.url}: ${(err as Error).stack ?? err}`);
-      if (!res.headersSent) outcome = plain(res, 502, "The edge could not serve this request.\n", "ERROR");
-      else res.destroy();
-    } finally {
-      if (match && outcome) {
-        const q = match.path.indexOf("?");
-        const path = q < 0 ? match.path : match.path.slice(0, q);
-        d.recorder.record(ownerOf(match.tenant), {
-            timestamp,
-            method: req.method ?? "GET",
-            path: path.slice(0, 1024),
-            status: outcome.status,
-            bytes: req.method === "HEAD" ? 0 : outcome.bytes,
-            cacheStatus: outcome.cache,
-            kind: kindOf(path),
-          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        });
-      }
+      failed(req, res, err);
+      return undefined;
     }
   };
+}
+
+/** An unexpected failure: logged with its stack, answered 502 without either (or the connection cut, if too late). */
+function failed(req: IncomingMessage, res: ServerResponse, err: unknown): Outcome {
+  console.error(`edge: ${req.method} ${req.headers.host}${req.url}: ${(err as Error).stack ?? err}`);
+  if (!res.headersSent) return plain(res, 502, "The edge could not serve this request.\n", "ERROR");
+  res.destroy();
+  return null;
+}
+
+/** Adds a served request to the usage pipeline (refusals, `null`, are not usage). */
+function record(d: EdgeDeps, req: IncomingMessage, match: TenantMatch, outcome: Outcome, started: number, timestamp: Date): void {
+  if (!outcome) return;
+  const q = match.path.indexOf("?");
+  const path = q < 0 ? match.path : match.path.slice(0, q);
+  d.recorder.record(ownerOf(match.tenant), {
+    timestamp,
+    method: req.method ?? "GET",
+    path: path.length > 1024 ? path.slice(0, 1024) : path,
+    status: outcome.status,
+    bytes: req.method === "HEAD" ? 0 : outcome.bytes,
+    cacheStatus: outcome.cache,
+    kind: kindOf(path),
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+  });
 }
 
 /** One usage owner per tenant config the directory hands out (it hands out a new one at most every second). */
@@ -118,31 +142,39 @@ function ownerOf(t: EdgeTenantConfig): UsageOwner {
 
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
 
-async function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Promise<Outcome> {
+function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
   const doc = match.tenant.doc;
   if (req.method !== "GET" && req.method !== "HEAD") {
     return refuse(res, 405, "Only GET and HEAD are served.\n", { allow: "GET, HEAD" });
   }
-  const ua = (req.headers["user-agent"] ?? "").toLowerCase();
-  if (ua && d.blockedBots.some((bot) => ua.includes(bot))) return refuse(res, 403, "Forbidden.\n");
-  const kept = d.quota.checkKept(doc.billingSubject);
-  let over = kept;
-  if (over === undefined) {
-    try {
-      over = await d.quota.check(doc.billingSubject);
-    } catch (err) {
-      // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
-      console.warn(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
-      over = null;
-    }
+  const ua = req.headers["user-agent"];
+  if (ua && d.blockedBots.length) {
+    const lower = ua.toLowerCase();
+    if (d.blockedBots.some((bot) => lower.includes(bot))) return refuse(res, 403, "Forbidden.\n");
   }
-  if (over) return refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
+  const kept = d.quota.checkKept(doc.billingSubject);
+  if (kept === undefined) {
+    return d.quota.check(doc.billingSubject).then(
+      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, req, res)),
+      (err: unknown) => {
+        // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
+        console.warn(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
+        return route(d, inFlight, match, req, res);
+      },
+    );
+  }
+  if (kept) return quotaRefusal(res, kept);
+  return route(d, inFlight, match, req, res);
+}
 
-  const route = routeOf(doc, match.path);
-  if (route.pathname === null) return refuse(res, 400, "Bad request.\n");
-  const head = req.method === "HEAD";
-  const ctx: Ctx = { d, inFlight, req, res, head, doc };
-  return route.kind === "api" ? serveApi(ctx, match, route.pathname, route.search) : serveAsset(ctx, route.pathname, route.target ?? null);
+const quotaRefusal = (res: ServerResponse, over: QuotaRefusal): Outcome => refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
+
+function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
+  const doc = match.tenant.doc;
+  const r = routeOf(doc, match.path);
+  if (r.pathname === null) return refuse(res, 400, "Bad request.\n");
+  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc };
+  return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.pathname, r.target ?? null);
 }
 
 /**
@@ -227,19 +259,23 @@ function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTar
   return { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}` };
 }
 
-async function serveAsset(c: Ctx, pathname: string, target: AssetTarget | null): Promise<Outcome> {
-  const { d, doc } = c;
+function serveAsset(c: Ctx, pathname: string, target: AssetTarget | null): Outcome | Promise<Outcome> {
   if (!target) return refuse(c.res, 404, "Not found.\n");
-  const { url, key, headers } = target;
-  const allowed = (h: Record<string, string>, status: number) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);
+  const doc = c.doc;
+  const allowed: TypeCheck = (h, status) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);
   const asked = c.head ? undefined : c.req.headers.range;
+  const hit = c.d.cache.get(target.key);
+  if (hit) return sendEntry(c, hit, "HIT", allowed, asked);
+  return serveAssetMiss(c, target, allowed, asked);
+}
+
+async function serveAssetMiss(c: Ctx, target: AssetTarget, allowed: TypeCheck, asked: string | undefined): Promise<Outcome> {
+  const { d, doc } = c;
+  const { url, key, headers } = target;
   // Only one well-formed byte range is forwarded on a miss (several ranges, or nonsense, get the whole object, as on
   // a hit); and a range whose If-Range validator no longer matches is ignored (RFC 9110 §13.1.5).
   const one = asked ? parseRange(asked, Number.MAX_SAFE_INTEGER) : null;
   const range = one && one !== "unsatisfiable" ? asked : undefined;
-
-  const hit = d.cache.get(key);
-  if (hit) return sendEntry(c, hit, "HIT", allowed, asked);
   if (range) {
     // A range of an object not in the cache is fetched as a range; the whole object is fetched behind it to fill
     // the cache when it is small enough, so later ranges are served from the cache. (An origin that ignores Range

@@ -83,6 +83,8 @@ export function createEdge(config: EdgeConfig): Edge {
   const pending = new Set<Promise<void>>();
   const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const p = handle(req, res);
+    // Answered already (a hit): nothing to wait for at shutdown.
+    if (!p) return;
     pending.add(p);
     void p.finally(() => pending.delete(p));
   });
