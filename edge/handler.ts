@@ -174,7 +174,7 @@ function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, re
   const r = routeOf(doc, match.path);
   if (r.pathname === null) return refuse(res, 400, "Bad request.\n");
   const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc };
-  return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.pathname, r.target ?? null);
+  return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.target ?? null, r.allowed as TypeCheck);
 }
 
 /**
@@ -219,6 +219,8 @@ interface Route {
   kind: RequestKind;
   /** An asset's origin URL, cache key and origin headers (null: the provider serves nothing there). */
   target?: AssetTarget | null;
+  /** Whether an answer for this asset may be served under the tenant's allowedTypes (memoised per Content-Type). */
+  allowed?: TypeCheck;
 }
 
 /**
@@ -242,11 +244,28 @@ function routeOf(doc: TenantDoc, path: string): Route {
   const kind = kindOf(pathname);
   const route: Route = !safePath(pathname)
     ? { pathname: null, search, kind }
-    : { pathname, search, kind, target: kind === "asset" ? assetTarget(doc, pathname, search) : undefined };
+    : kind === "asset"
+      ? { pathname, search, kind, target: assetTarget(doc, pathname, search), allowed: typeCheck(doc, pathname) }
+      : { pathname, search, kind };
   // Paths come from clients: the memo is bounded.
   if (known.size >= 10_000) known.clear();
   known.set(path, route);
   return route;
+}
+
+/** Only 2xx answers are judged; a Content-Type's verdict is kept (there are few per path). */
+function typeCheck(doc: TenantDoc, pathname: string): TypeCheck {
+  const verdicts = new Map<string, boolean>();
+  return (h, status) => {
+    if (status < 200 || status > 299) return true;
+    const type = h["content-type"] ?? "";
+    let ok = verdicts.get(type);
+    if (ok === undefined) {
+      ok = typeAllowed(doc.allowedTypes, type, pathname);
+      if (verdicts.size < 16) verdicts.set(type, ok);
+    }
+    return ok;
+  };
 }
 
 function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTarget | null {
@@ -259,10 +278,8 @@ function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTar
   return { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}` };
 }
 
-function serveAsset(c: Ctx, pathname: string, target: AssetTarget | null): Outcome | Promise<Outcome> {
+function serveAsset(c: Ctx, target: AssetTarget | null, allowed: TypeCheck): Outcome | Promise<Outcome> {
   if (!target) return refuse(c.res, 404, "Not found.\n");
-  const doc = c.doc;
-  const allowed: TypeCheck = (h, status) => status < 200 || status > 299 || typeAllowed(doc.allowedTypes, h["content-type"], pathname);
   const asked = c.head ? undefined : c.req.headers.range;
   const hit = c.d.cache.get(target.key);
   if (hit) return sendEntry(c, hit, "HIT", allowed, asked);

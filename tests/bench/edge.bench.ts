@@ -3,7 +3,7 @@
 // the 10 KB one at 10), beside a plain node:http server returning the same bytes from memory (the Node ceiling) and,
 // when nginx is installed, nginx with proxy_cache in front of the same origin. A script, not a test: it prints a
 // table for the README.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -102,6 +102,13 @@ const median = (xs: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+/**
+ * With taskset and two cores or more, the server under test runs on core 0 and autocannon (this process) and the
+ * store on core 1, so the scheduler's moves do not decide the numbers. Without, everything shares the cores.
+ */
+const PIN = os.cpus().length >= 2 && spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
+const onServerCore = (cmd: string, args: string[]): [string, string[]] => (PIN ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args]);
+
 function nginxBinary(): string | null {
   for (const candidate of ["/usr/sbin/nginx", "/usr/bin/nginx"]) if (fs.existsSync(candidate)) return candidate;
   return null;
@@ -150,7 +157,7 @@ async function main(): Promise<void> {
       res.writeHead(200, { "content-type": "image/png", "content-length": body.length });
       res.end(body);
     }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
-  await run(process.execPath, ["-e", plainScript], {}, /plain ready/);
+  await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
   servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1" });
 
   // One edge process per log sample rate, all on the same store (each is idle while another is measured).
@@ -158,7 +165,7 @@ async function main(): Promise<void> {
     const edgePort = await freePort();
     // BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the edge.
     const nodeArgs = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const edge = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"], {
+    const edge = spawn(...onServerCore(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"]), {
       cwd: root,
       env: {
         ...process.env,
@@ -206,7 +213,7 @@ http {
 }
 `,
     );
-    const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], { stdio: "ignore" });
+    const child = spawn(...onServerCore(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")]), { stdio: "ignore" });
     children.push(child);
     await waitFor(`http://127.0.0.1:${nginxPort}/`, "localhost");
     servers.push({ name: "nginx proxy_cache (1 worker)", base: `http://127.0.0.1:${nginxPort}`, host: "localhost" });
@@ -241,7 +248,8 @@ http {
   }
 
   console.log(
-    `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}\n`,
+    `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
+      `${PIN ? "server on core 0, autocannon and the store on core 1" : "not pinned"}, Node ${process.version}\n`,
   );
   console.log("| server | asset | connections | req/s | vs plain | p50 ms | p99 ms | MB/s | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
