@@ -57,4 +57,16 @@ describe("recordBatch", () => {
     ]);
     expect(await RequestLog.countDocuments({ tenant: owner._id })).toBe(3);
   });
+
+  it("writes a large batch's logs in slices, and a retry after a partly written batch stores each log once", async () => {
+    const big: UsageOwner = { _id: new Types.ObjectId(), slug: "big", billingSubject: "user:u2", ownerId: "u2" };
+    const batch = new UsageBatch();
+    for (let i = 0; i < 2_500; i++) batch.add(big, event(`/p${i % 10}.png`, 10), true);
+    // The first slice lands, the rest does not: as if the write failed in the middle.
+    await RequestLog.insertMany(batch.logs.slice(0, 1_000), { lean: true });
+    await recordBatch(batch, { id: "edge-big", seq: 1 });
+    await recordBatch(batch, { id: "edge-big", seq: 1 });
+    expect(await RequestLog.countDocuments({ tenant: big._id })).toBe(2_500);
+    expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 2_500, bytes: 25_000 });
+  });
 });
