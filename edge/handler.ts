@@ -114,30 +114,40 @@ function failed(req: IncomingMessage, res: ServerResponse, err: unknown): Outcom
 /** Adds a served request to the usage pipeline (refusals, `null`, are not usage). */
 function record(d: EdgeDeps, req: IncomingMessage, match: TenantMatch, outcome: Outcome, started: number, timestamp: Date): void {
   if (!outcome) return;
-  const q = match.path.indexOf("?");
-  const path = q < 0 ? match.path : match.path.slice(0, q);
-  d.recorder.record(ownerOf(match.tenant), {
+  const memo = memoOf(match.tenant);
+  const route = routeOf(match.tenant, match.path);
+  const path = route.pathname ?? match.path;
+  d.recorder.record(memo.owner, {
     timestamp,
     method: req.method ?? "GET",
     path: path.length > 1024 ? path.slice(0, 1024) : path,
     status: outcome.status,
     bytes: req.method === "HEAD" ? 0 : outcome.bytes,
     cacheStatus: outcome.cache,
-    kind: kindOf(path),
+    kind: route.kind,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
   });
 }
 
-/** One usage owner per tenant config the directory hands out (it hands out a new one at most every second). */
-const owners = new WeakMap<EdgeTenantConfig, UsageOwner>();
-function ownerOf(t: EdgeTenantConfig): UsageOwner {
-  let owner = owners.get(t);
-  if (!owner) {
+/**
+ * What is worked out once per tenant config the directory hands out (a new object at most every second, so a changed
+ * setting or cache version is never served from here): its usage owner, and its request paths (see `routeOf`).
+ */
+interface TenantMemo {
+  owner: UsageOwner;
+  routes: Map<string, Route>;
+}
+const memos = new WeakMap<EdgeTenantConfig, TenantMemo>();
+
+function memoOf(t: EdgeTenantConfig): TenantMemo {
+  let memo = memos.get(t);
+  if (!memo) {
     const doc = t.doc;
-    owner = { _id: doc._id, slug: doc.slug, billingSubject: doc.billingSubject, ownerId: doc.ownerId, idHex: doc._id.toHexString() };
-    owners.set(t, owner);
+    const owner = { _id: doc._id, slug: doc.slug, billingSubject: doc.billingSubject, ownerId: doc.ownerId, idHex: doc._id.toHexString() };
+    memo = { owner, routes: new Map() };
+    memos.set(t, memo);
   }
-  return owner;
+  return memo;
 }
 
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
@@ -170,10 +180,9 @@ function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, re
 const quotaRefusal = (res: ServerResponse, over: QuotaRefusal): Outcome => refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
 function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
-  const doc = match.tenant.doc;
-  const r = routeOf(doc, match.path);
+  const r = routeOf(match.tenant, match.path);
   if (r.pathname === null) return refuse(res, 400, "Bad request.\n");
-  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc };
+  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc: match.tenant.doc };
   return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.target ?? null, r.allowed as TypeCheck);
 }
 
@@ -223,21 +232,12 @@ interface Route {
   allowed?: TypeCheck;
 }
 
-/**
- * A request path worked out once per tenant config (the directory hands out a new config object at most every
- * second, so a changed setting or cache version is never served from here): checked, split, and for an asset its
- * origin URL and cache key.
- */
-const routes = new WeakMap<TenantDoc, Map<string, Route>>();
-
-function routeOf(doc: TenantDoc, path: string): Route {
-  let known = routes.get(doc);
-  if (!known) {
-    known = new Map();
-    routes.set(doc, known);
-  }
+/** A request path checked, split, and for an asset its origin URL, cache key and type check: once per config. */
+function routeOf(t: EdgeTenantConfig, path: string): Route {
+  const known = memoOf(t).routes;
   const memo = known.get(path);
   if (memo) return memo;
+  const doc = t.doc;
   const q = path.indexOf("?");
   const pathname = q < 0 ? path : path.slice(0, q);
   const search = q < 0 ? "" : path.slice(q + 1);
@@ -299,22 +299,25 @@ async function serveAssetMiss(c: Ctx, target: AssetTarget, allowed: TypeCheck, a
     // answers 200 with the whole object: that is stored and the range cut from it.)
     const ifRange = c.req.headers["if-range"];
     const fetched = await fetchFromOrigin(d, url, { ...headers, range, ...(ifRange ? { "if-range": String(ifRange) } : {}) }, key, doc.cacheTTL);
-    if (fetched.kind === "entry") {
-      const total = Number(/\/(\d+)$/.exec(fetched.entry.headers["content-range"] ?? "")?.[1]);
-      if (fetched.entry.status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
-      return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
+    if (fetched.kind !== "error") {
+      const [status, got] = fetched.kind === "entry" ? [fetched.entry.status, fetched.entry.headers] : [fetched.origin.status, fetched.headers];
+      const total = Number(/\/(\d+)$/.exec(got["content-range"] ?? "")?.[1]);
+      if (status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
     }
-    if (fetched.kind === "stream") {
-      const total = Number(/\/(\d+)$/.exec(fetched.headers["content-range"] ?? "")?.[1]);
-      if (fetched.origin.status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
-    }
+    if (fetched.kind === "entry") return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
     return sendFetched(c, fetched, "MISS", allowed);
   }
-  const { promise, leader } = c.inFlight.run(key, () => fetchFromOrigin(d, url, headers, key, doc.cacheTTL));
-  let fetched = await promise;
-  // A streamed body can be read once: the callers that waited on the leader fetch their own copy.
-  if (fetched.kind === "stream" && !leader) fetched = await fetchFromOrigin(d, url, headers, null, 0);
-  return sendFetched(c, fetched, "MISS", allowed);
+  return sendFetched(c, await fetchShared(c, key, (store) => fetchFromOrigin(d, url, headers, store ? key : null, store ? doc.cacheTTL : 0)), "MISS", allowed);
+}
+
+/**
+ * A miss of `key`: one origin request for all who ask at once (`fetch(true)`, which stores what it may). A streamed
+ * body can be read once, so the callers that waited on the leader fetch their own uncached copy (`fetch(false)`).
+ */
+async function fetchShared(c: Ctx, key: string, fetch: (store: boolean) => Promise<Fetched>): Promise<Fetched> {
+  const { promise, leader } = c.inFlight.run(key, () => fetch(true));
+  const fetched = await promise;
+  return fetched.kind === "stream" && !leader ? fetch(false) : fetched;
 }
 
 function fillInBackground(c: Ctx, key: string, url: string, headers: Record<string, string>): void {
@@ -336,18 +339,19 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   const token = match.tenant.apiToken;
   const scheme = { bearer: "Bearer", basic: "Basic", token: "Token" }[doc.apiAuthMode as string];
   if (token && scheme) headers[(doc.apiTokenHeader || "Authorization").toLowerCase()] = `${scheme} ${token}`;
-  const rewrite = doc.transformApiUrls ? { prefixes: rewritePrefixes(doc, match.base), maxBytes: d.maxParseBytes } : null;
   const anyType = () => true;
-  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite, token), "BYPASS", anyType);
+  // The provider's prefixes, worked out only when the origin is asked.
+  const rewrite = (): Rewrite => (doc.transformApiUrls ? { prefixes: rewritePrefixes(doc, match.base), maxBytes: d.maxParseBytes } : null);
+  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite(), token), "BYPASS", anyType);
 
   const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;
-  const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${rewrite ? match.base : "-"} ${url}`;
+  const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${doc.transformApiUrls ? match.base : "-"} ${url}`;
   const hit = d.cache.get(key);
   // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
   if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
-  const { promise, leader } = c.inFlight.run(key, () => fetchFromOrigin(d, url, headers, key, doc.apiCacheTTL ?? 60, rewrite, token));
-  let fetched = await promise;
-  if (fetched.kind === "stream" && !leader) fetched = await fetchFromOrigin(d, url, headers, null, 0, rewrite, token);
+  const fetched = await fetchShared(c, key, (store) =>
+    fetchFromOrigin(d, url, headers, store ? key : null, store ? (doc.apiCacheTTL ?? 60) : 0, rewrite(), token),
+  );
   return sendFetched(c, fetched, "MISS", anyType);
 }
 

@@ -2,6 +2,7 @@
 // submits itself on change with it; a period named in the URL but not understood is reported, not an error.
 import { Form, useSubmit } from "@remix-run/react";
 import { NAMED_PERIODS } from "#app/schemas/period.ts";
+import { ShowButton } from "./ui.tsx";
 
 const PERIOD_LABELS: Record<string, string> = {
   current_month: "This month",
@@ -27,11 +28,7 @@ export function PeriodSwitcher({ period, invalidPeriod }: { period: string; inva
             {(NAMED_PERIODS as readonly string[]).includes(period) ? null : <option value={period}>{period}</option>}
           </select>
         </div>
-        <div className="field">
-          <button type="submit" className="secondary">
-            Show
-          </button>
-        </div>
+        <ShowButton />
       </Form>
       {invalidPeriod ? (
         <p className="form-errors" role="alert">

@@ -94,3 +94,14 @@ export function TableWrap({ children, label }: { children: ReactNode; label: str
     </div>
   );
 }
+
+/** The submit button of a GET filter form (what a visitor without JavaScript presses to apply it). */
+export function ShowButton() {
+  return (
+    <div className="field">
+      <button type="submit" className="secondary">
+        Show
+      </button>
+    </div>
+  );
+}

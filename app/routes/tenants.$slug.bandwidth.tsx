@@ -2,7 +2,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { RequestsBandwidthChart } from "#app/components/charts.tsx";
-import { Kpi, TableWrap } from "#app/components/ui.tsx";
+import { Kpi, ShowButton, TableWrap } from "#app/components/ui.tsx";
 import { bandwidthQuerySchema } from "#app/schemas/usage.ts";
 import { bandwidthDaily } from "#app/server/analytics.server.ts";
 import { requirePageCaller } from "#app/server/auth.server.ts";
@@ -46,11 +46,7 @@ export default function BandwidthPage() {
           <label htmlFor="to">To</label>
           <input id="to" name="to" type="date" defaultValue={asked.to ?? data.to} />
         </div>
-        <div className="field">
-          <button type="submit" className="secondary">
-            Show
-          </button>
-        </div>
+        <ShowButton />
       </Form>
       {problem ? (
         <p className="form-errors" role="alert">

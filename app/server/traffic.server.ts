@@ -61,8 +61,6 @@ class DayPart {
   constructor(
     readonly tenant: UsageOwner,
     readonly day: Date,
-    /** "<tenant id>|<day ms>": its key in the batch. */
-    readonly key: string,
   ) {}
 
   get requests(): number {
@@ -90,12 +88,11 @@ interface PathPart {
 }
 
 /**
- * Usage aggregated in memory: one counter set per tenant and day, one per tenant, day and path, and the request
- * logs to keep. Adding is cheap; writing it is `recordBatch`.
+ * Usage aggregated in memory: one counter set per tenant and day (each with its counters per path), and the
+ * request logs to keep. Adding is cheap; writing it is `recordBatch`.
  */
 export class UsageBatch {
   readonly days = new Map<string, DayPart>();
-  readonly paths = new Map<string, PathPart>();
   readonly logs: Array<Record<string, unknown>> = [];
   requests = 0;
   private last: DayPart | undefined;
@@ -108,7 +105,7 @@ export class UsageBatch {
       const dayKey = `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
       d = this.days.get(dayKey);
       if (!d) {
-        d = new DayPart(tenant, new Date(dayMs), dayKey);
+        d = new DayPart(tenant, new Date(dayMs));
         this.days.set(dayKey, d);
       }
       this.last = d;
@@ -150,7 +147,6 @@ export class UsageBatch {
     if (!p) {
       p = { tenant: d.tenant._id, day: d.day, path, requests: 0, bytes: 0 };
       d.paths.set(path, p);
-      this.paths.set(`${d.key}|${path}`, p);
     }
     return p;
   }
@@ -160,7 +156,7 @@ export class UsageBatch {
     for (const [key, d] of other.days) {
       let into = this.days.get(key);
       if (!into) {
-        into = new DayPart(d.tenant, d.day, key);
+        into = new DayPart(d.tenant, d.day);
         this.days.set(key, into);
       }
       for (let i = 0; i < d.counts.length; i++) into.counts[i] += d.counts[i];
@@ -214,7 +210,7 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter): Prom
   );
   await upsertAll(
     DailyPathUsage,
-    [...batch.paths.values()].map((p) => ({
+    [...batch.days.values()].flatMap((d) => [...d.paths.values()]).map((p) => ({
       updateOne: {
         filter: { tenant: p.tenant, day: p.day, path: p.path, ...guard },
         update: { $inc: { requests: p.requests, bytes: p.bytes }, ...mark },
