@@ -3,8 +3,8 @@ import { Account } from "./account.ts";
 import { DailyPathUsage } from "./daily-path-usage.ts";
 import { DailyUsage } from "./daily-usage.ts";
 import { Domain } from "./domain.ts";
-import { RequestLog } from "./request-log.ts";
+import { RequestLogBucket } from "./request-log.ts";
 import { Tenant } from "./tenant.ts";
 
-export { Account, DailyPathUsage, DailyUsage, Domain, RequestLog, Tenant };
-export const allModels = [Tenant, Account, Domain, DailyUsage, DailyPathUsage, RequestLog];
+export { Account, DailyPathUsage, DailyUsage, Domain, RequestLogBucket, Tenant };
+export const allModels = [Tenant, Account, Domain, DailyUsage, DailyPathUsage, RequestLogBucket];

@@ -1,11 +1,17 @@
-// RequestLog: one (possibly sampled) request served by the edge, kept 30 days, read newest first per tenant.
+// Request logs: each (possibly sampled) request the edge served, kept 30 days, read newest first per tenant.
+// Stored in buckets — one document holds up to 1,000 of a tenant's logs from one UTC hour — so that writing a log
+// costs the database a share of one insert instead of an insert and three index entries of its own (decision 010).
 import mongoose, { type InferSchemaType, Schema } from "mongoose";
 
 export const REQUEST_LOG_RETENTION_SECONDS = 30 * 86_400;
+/** A bucket holds logs of one tenant from one UTC hour… */
+export const REQUEST_LOG_BUCKET_SPAN_MS = 3_600_000;
+/** …and at most this many of them. */
+export const REQUEST_LOG_BUCKET_MAX = 1_000;
 
 const requestLogSchema = new Schema(
   {
-    tenant: { type: Schema.Types.ObjectId, required: true },
+    _id: { type: Schema.Types.ObjectId, required: true },
     timestamp: { type: Date, required: true },
     method: { type: String, required: true },
     path: { type: String, required: true },
@@ -15,13 +21,30 @@ const requestLogSchema = new Schema(
     bytes: { type: Number, required: true },
     durationMs: { type: Number, required: true },
   },
-  { collection: "request_logs", versionKey: false },
+  { _id: false, versionKey: false },
 );
 
-requestLogSchema.index({ tenant: 1, timestamp: -1, _id: -1 });
-requestLogSchema.index({ timestamp: 1 }, { expireAfterSeconds: REQUEST_LOG_RETENTION_SECONDS });
+const requestLogBucketSchema = new Schema(
+  {
+    tenant: { type: Schema.Types.ObjectId, required: true },
+    /** The oldest and newest timestamp of the bucket's logs. */
+    start: { type: Date, required: true },
+    end: { type: Date, required: true },
+    logs: { type: [requestLogSchema], required: true },
+  },
+  { collection: "request_log_buckets", versionKey: false },
+);
+
+// Newest buckets first per tenant; a bucket expires once its newest log is 30 days old (older logs in it are hidden
+// by the reader until then).
+requestLogBucketSchema.index({ tenant: 1, end: -1, _id: -1 });
+requestLogBucketSchema.index({ end: 1 }, { expireAfterSeconds: REQUEST_LOG_RETENTION_SECONDS });
 
 export type RequestLogDoc = InferSchemaType<typeof requestLogSchema> & { _id: mongoose.Types.ObjectId };
+export type RequestLogBucketDoc = InferSchemaType<typeof requestLogBucketSchema> & {
+  _id: mongoose.Types.ObjectId;
+  logs: RequestLogDoc[];
+};
 
-const define = () => mongoose.model("RequestLog", requestLogSchema);
-export const RequestLog = (mongoose.models.RequestLog as ReturnType<typeof define> | undefined) ?? define();
+const define = () => mongoose.model("RequestLogBucket", requestLogBucketSchema);
+export const RequestLogBucket = (mongoose.models.RequestLogBucket as ReturnType<typeof define> | undefined) ?? define();

@@ -2,7 +2,7 @@
 // someone pages never make a page repeat or skip an entry.
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { Types } from "mongoose";
-import { RequestLog } from "#models/request-log.ts";
+import { REQUEST_LOG_RETENTION_SECONDS, RequestLogBucket, type RequestLogBucketDoc, type RequestLogDoc } from "#models/request-log.ts";
 import type { LogsQuery } from "#app/schemas/logs.ts";
 import type { Caller } from "./auth.server.ts";
 import { env } from "./env.server.ts";
@@ -33,36 +33,56 @@ export function decodeCursor(tenantId: string, cursor: string): { timestamp: Dat
   return { timestamp: new Date(Number(ms)), id: new Types.ObjectId(hex) };
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** Newest first: by timestamp, then by id. */
+const newerFirst = (a: RequestLogDoc, b: RequestLogDoc) =>
+  b.timestamp.getTime() - a.timestamp.getTime() || (a._id.toHexString() < b._id.toHexString() ? 1 : a._id.equals(b._id) ? 0 : -1);
 
+/**
+ * A page of a tenant's logs. Buckets are read newest `end` first and their logs filtered here; reading stops once
+ * the page (plus one, to know there is more) is full and the next bucket ends before the page's oldest log — no
+ * later bucket can hold a log that belongs on the page.
+ */
 export async function listLogs(who: Caller, slug: string, q: LogsQuery) {
   const tenant = await findAccessibleTenant(who, slug);
   const tenantId = tenant._id.toHexString();
-  const filter: Record<string, unknown> = { tenant: tenant._id };
-  const time: Record<string, Date> = {};
-  if (q.from) time.$gte = new Date(q.from);
-  if (q.to) time.$lte = new Date(q.to);
-  if (q.status) {
-    filter.status = q.status.endsWith("xx")
-      ? { $gte: Number(q.status[0]) * 100, $lt: (Number(q.status[0]) + 1) * 100 }
-      : Number(q.status);
+  // Logs older than the retention are hidden even while the bucket that holds them waits for its TTL.
+  let from = Date.now() - REQUEST_LOG_RETENTION_SECONDS * 1000;
+  if (q.from) from = Math.max(from, Date.parse(q.from));
+  let to = q.to ? Date.parse(q.to) : Infinity;
+  const after = q.cursor ? decodeCursor(tenantId, q.cursor) : undefined;
+  if (after) to = Math.min(to, after.timestamp.getTime());
+  const afterMs = after?.timestamp.getTime();
+  const afterHex = after?.id.toHexString();
+  const statusClass = q.status?.endsWith("xx") ? Number(q.status[0]) : undefined;
+  const status = q.status && statusClass === undefined ? Number(q.status) : undefined;
+  const wanted = (l: RequestLogDoc): boolean => {
+    const t = l.timestamp.getTime();
+    if (t < from || t > to) return false;
+    if (t === afterMs && l._id.toHexString() >= (afterHex as string)) return false;
+    if (status !== undefined && l.status !== status) return false;
+    if (statusClass !== undefined && Math.floor(l.status / 100) !== statusClass) return false;
+    if (q.cache && l.cacheStatus !== q.cache) return false;
+    if (q.kind && l.kind !== q.kind) return false;
+    return !q.path || l.path.startsWith(q.path);
+  };
+
+  const filter: Record<string, unknown> = { tenant: tenant._id, end: { $gte: new Date(from) } };
+  if (Number.isFinite(to)) filter.start = { $lte: new Date(to) };
+  const keep = q.limit + 1;
+  let page: RequestLogDoc[] = [];
+  const buckets = RequestLogBucket.find(filter).sort({ end: -1, _id: -1 }).lean<RequestLogBucketDoc[]>().cursor({ batchSize: 4 });
+  try {
+    for await (const bucket of buckets) {
+      if (page.length === keep && bucket.end < page[keep - 1].timestamp) break;
+      const found = bucket.logs.filter(wanted);
+      if (found.length === 0) continue;
+      page = page.concat(found).sort(newerFirst).slice(0, keep);
+    }
+  } finally {
+    await buckets.close();
   }
-  if (q.cache) filter.cacheStatus = q.cache;
-  if (q.kind) filter.kind = q.kind;
-  if (q.path) filter.path = { $regex: `^${escapeRegex(q.path)}` };
-  if (q.cursor) {
-    const after = decodeCursor(tenantId, q.cursor);
-    // The bound on timestamp lets the index start at the cursor; the $or settles ties on the same millisecond.
-    time.$lte = time.$lte && time.$lte < after.timestamp ? time.$lte : after.timestamp;
-    filter.$or = [{ timestamp: { $lt: after.timestamp } }, { timestamp: after.timestamp, _id: { $lt: after.id } }];
-  }
-  if (Object.keys(time).length) filter.timestamp = time;
-  const docs = await RequestLog.find(filter)
-    .sort({ timestamp: -1, _id: -1 })
-    .limit(q.limit + 1)
-    .lean();
-  const page = docs.slice(0, q.limit);
-  const hasMore = docs.length > q.limit;
+  const hasMore = page.length > q.limit;
+  page = page.slice(0, q.limit);
   const last = page[page.length - 1];
   return {
     logs: page.map((d) => ({

@@ -2,7 +2,7 @@
 // availability, and the tenant value the API and pages show.
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { Domain } from "#models/domain.ts";
-import { RequestLog } from "#models/request-log.ts";
+import { RequestLogBucket } from "#models/request-log.ts";
 import { Tenant, type TenantDoc } from "#models/tenant.ts";
 import {
   type CreateTenantInput,
@@ -148,7 +148,7 @@ export async function deleteTenant(who: Caller, slug: string) {
   await releaseTenantSlot(current.billingSubject);
   await Promise.all([
     Domain.deleteMany({ tenant: current._id }),
-    RequestLog.deleteMany({ tenant: current._id }),
+    RequestLogBucket.deleteMany({ tenant: current._id }),
     DailyPathUsage.deleteMany({ tenant: current._id }),
   ]);
   return { key: tenantKey(slug) };

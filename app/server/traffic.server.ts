@@ -5,7 +5,12 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { type AnyBulkWriteOperation, Types } from "mongoose";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
-import { REQUEST_LOG_RETENTION_SECONDS, RequestLog } from "#models/request-log.ts";
+import {
+  REQUEST_LOG_BUCKET_MAX,
+  REQUEST_LOG_BUCKET_SPAN_MS,
+  REQUEST_LOG_RETENTION_SECONDS,
+  RequestLogBucket,
+} from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import { connectDb } from "./db.server.ts";
@@ -87,13 +92,29 @@ interface PathPart {
   bytes: number;
 }
 
+/** A request log waiting in a batch: the stored log and the tenant it is filed under. */
+export interface HeldLog {
+  tenant: Types.ObjectId;
+  log: {
+    _id: Types.ObjectId;
+    timestamp: Date;
+    method: string;
+    path: string;
+    status: number;
+    cacheStatus: CacheStatus;
+    kind: RequestKind;
+    bytes: number;
+    durationMs: number;
+  };
+}
+
 /**
  * Usage aggregated in memory: one counter set per tenant and day (each with its counters per path), and the
  * request logs to keep. Adding is cheap; writing it is `recordBatch`.
  */
 export class UsageBatch {
   readonly days = new Map<string, DayPart>();
-  readonly logs: Array<Record<string, unknown>> = [];
+  readonly logs: HeldLog[] = [];
   requests = 0;
   private last: DayPart | undefined;
 
@@ -127,17 +148,19 @@ export class UsageBatch {
     this.requests++;
     if (keepLog) {
       this.logs.push({
-        // The id is fixed now, so a write retried after a failure cannot store the log twice.
-        _id: new Types.ObjectId(),
         tenant: tenant._id,
-        timestamp: e.timestamp,
-        method: e.method,
-        path: e.path,
-        status: e.status,
-        cacheStatus: e.cacheStatus,
-        kind: e.kind,
-        bytes: e.bytes,
-        durationMs: e.durationMs,
+        log: {
+          // The id is fixed now (and names the bucket the log starts), so a retried write cannot store it twice.
+          _id: new Types.ObjectId(),
+          timestamp: e.timestamp,
+          method: e.method,
+          path: e.path,
+          status: e.status,
+          cacheStatus: e.cacheStatus,
+          kind: e.kind,
+          bytes: e.bytes,
+          durationMs: e.durationMs,
+        },
       });
     }
   }
@@ -149,25 +172,6 @@ export class UsageBatch {
       d.paths.set(path, p);
     }
     return p;
-  }
-
-  /** Folds another (never written) batch into this one. */
-  absorb(other: UsageBatch): void {
-    for (const [key, d] of other.days) {
-      let into = this.days.get(key);
-      if (!into) {
-        into = new DayPart(d.tenant, d.day);
-        this.days.set(key, into);
-      }
-      for (let i = 0; i < d.counts.length; i++) into.counts[i] += d.counts[i];
-      for (const [path, p] of d.paths) {
-        const mine = this.pathPart(into, path);
-        mine.requests += p.requests;
-        mine.bytes += p.bytes;
-      }
-    }
-    this.logs.push(...other.logs);
-    this.requests += other.requests;
   }
 
   get empty(): boolean {
@@ -219,20 +223,58 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter): Prom
     })),
     seqField && writer ? (filter) => alreadyApplied(DailyPathUsage, filter, seqField, writer.seq) : undefined,
   );
-  // In slices: serialising one slice holds the event loop for a few milliseconds (the edge answers requests between
-  // slices), where one insert of a whole 2-second batch could hold it for tens.
-  for (let i = 0; i < batch.logs.length; i += LOG_INSERT_SLICE) {
+  await writeRequestLogs(batch.logs);
+}
+
+/** A request log bucket as stored (models/request-log.ts). */
+export type LogBucket = { _id: Types.ObjectId; tenant: Types.ObjectId; start: Date; end: Date; logs: HeldLog["log"][] };
+
+/**
+ * The buckets a list of logs is stored in: per tenant and UTC hour, in the order the logs came, at most
+ * REQUEST_LOG_BUCKET_MAX each. The same list always gives the same buckets, each named by its first log's id.
+ */
+export function requestLogBuckets(logs: readonly HeldLog[]): LogBucket[] {
+  const open = new Map<string, LogBucket>();
+  const done: LogBucket[] = [];
+  for (const { tenant, log } of logs) {
+    const key = `${tenant.toHexString()}|${Math.floor(log.timestamp.getTime() / REQUEST_LOG_BUCKET_SPAN_MS)}`;
+    let bucket = open.get(key);
+    if (!bucket) {
+      bucket = { _id: log._id, tenant, start: log.timestamp, end: log.timestamp, logs: [] };
+      open.set(key, bucket);
+      done.push(bucket);
+    }
+    bucket.logs.push(log);
+    if (log.timestamp < bucket.start) bucket.start = log.timestamp;
+    if (log.timestamp > bucket.end) bucket.end = log.timestamp;
+    if (bucket.logs.length === REQUEST_LOG_BUCKET_MAX) open.delete(key);
+  }
+  return done;
+}
+
+/**
+ * Stores request logs, each at most once: a retried write finds the buckets it stored before under the same ids.
+ * Buckets go in slices of about REQUEST_LOG_BUCKET_MAX logs: serialising one holds the event loop for about a
+ * millisecond (the edge answers requests between slices), where one insert of a whole 2-second batch could hold it
+ * for tens.
+ */
+export async function writeRequestLogs(logs: readonly HeldLog[]): Promise<void> {
+  const buckets = requestLogBuckets(logs);
+  for (let i = 0; i < buckets.length; ) {
+    const slice: LogBucket[] = [];
+    for (let n = 0; i < buckets.length && n < REQUEST_LOG_BUCKET_MAX; i++) {
+      slice.push(buckets[i]);
+      n += buckets[i].logs.length;
+    }
     try {
-      await RequestLog.insertMany(batch.logs.slice(i, i + LOG_INSERT_SLICE), { ordered: false, lean: true });
+      await RequestLogBucket.collection.insertMany(slice, { ordered: false });
     } catch (err) {
-      // A retried batch finds the logs it already stored: their ids are taken, which is what we want.
+      // A retried batch finds the buckets it already stored: their ids are taken, which is what we want.
       const writeErrors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
       if (!writeErrors?.length || writeErrors.some((w) => (w.code ?? w.err?.code) !== 11000)) throw err;
     }
   }
 }
-
-const LOG_INSERT_SLICE = 1_000;
 
 async function alreadyApplied(
   model: { findOne: (filter: Record<string, unknown>, projection: Record<string, number>) => { lean: () => Promise<unknown> } },

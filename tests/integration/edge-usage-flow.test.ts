@@ -9,10 +9,10 @@ import { startOfUtcDay } from "#app/schemas/period.ts";
 import { createEdge } from "#edge/server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
-import { RequestLog } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
+import { storedLogs } from "#tests/support/request-logs.ts";
 import { startOrigin, type TestOrigin } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
@@ -152,7 +152,7 @@ describe("the edge's usage", () => {
     // 10,240-byte image ×3 received (the HEAD carries none), plus the bodies of the rest.
     expect(usage?.asset?.bytes).toBe(3 * 10_240 + 38 + 41 + 12 + 100);
 
-    const logs = await RequestLog.find({ tenant: id }).sort({ timestamp: 1, _id: 1 }).lean();
+    const logs = await storedLogs(id);
     expect(logs.map((l) => ({ method: l.method, path: l.path, status: l.status, cache: l.cacheStatus, kind: l.kind, bytes: l.bytes }))).toEqual(
       made.map((m) => ({ method: m.method, path: m.path, status: m.status, cache: m.cache, kind: m.kind, bytes: m.bytes })),
     );

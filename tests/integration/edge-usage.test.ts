@@ -5,8 +5,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { recordBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
-import { RequestLog } from "#models/request-log.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
+import { countLogs } from "#tests/support/request-logs.ts";
 
 beforeEach(resetDb);
 
@@ -25,7 +25,7 @@ const ev = (bytes: number, cacheStatus: "HIT" | "MISS" = "HIT") => ({
 
 async function usageOf(o: UsageOwner) {
   const d = await DailyUsage.findOne({ tenant: o._id }).lean();
-  return { requests: d?.requests ?? 0, bytes: d?.bytes ?? 0, hits: d?.hits ?? 0, misses: d?.misses ?? 0, logs: await RequestLog.countDocuments({ tenant: o._id }) };
+  return { requests: d?.requests ?? 0, bytes: d?.bytes ?? 0, hits: d?.hits ?? 0, misses: d?.misses ?? 0, logs: await countLogs(o._id) };
 }
 
 describe("UsageRecorder", () => {

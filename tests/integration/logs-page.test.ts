@@ -1,12 +1,13 @@
 // The Logs tab and its CSV download: filters (each and combined), cursor paging with no repeat or skip, the CSV
 // stream (every matching log, in order, escaped, following the cursor past 200), 404s and invalid filters.
+import { Types } from "mongoose";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tenantsRoute from "#app/routes/api.tenants.ts";
 import * as ingestRoute from "#app/routes/api.usage.ingest.ts";
 import * as csvRoute from "#app/routes/tenants.$slug.logs[.]csv.ts";
 import * as logsPage from "#app/routes/tenants.$slug.logs.tsx";
 import { env } from "#app/server/env.server.ts";
-import { RequestLog } from "#models/request-log.ts";
+import { writeRequestLogs } from "#app/server/traffic.server.ts";
 import { Tenant } from "#models/tenant.ts";
 import { localCookie } from "#tests/fixtures/auth.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
@@ -241,10 +242,13 @@ beforeAll(async () => {
   }
   await ingest([...MAIN, ...BIG, ...LIVE, ...BOBS]);
   const main = await Tenant.findOne({ slug: "logp-main" }).lean();
-  for (const f of FORMULAS) {
-    const { tenant: _slug, seq: _seq, ...fields } = f;
-    await RequestLog.create({ ...fields, tenant: main?._id, timestamp: new Date(f.timestamp) });
-  }
+  // Paths the ingest route would refuse, stored as they are.
+  await writeRequestLogs(
+    FORMULAS.map(({ tenant: _slug, seq: _seq, ...fields }) => ({
+      tenant: main?._id as Types.ObjectId,
+      log: { _id: new Types.ObjectId(), ...fields, timestamp: new Date(fields.timestamp) },
+    })),
+  );
   all.push(...FORMULAS);
 });
 

@@ -2,11 +2,12 @@
 // the next batch of that writer counts on top.
 import { Types } from "mongoose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recordBatch, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
+import { recordBatch, requestLogBuckets, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
-import { RequestLog } from "#models/request-log.ts";
+import { RequestLogBucket } from "#models/request-log.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
+import { countLogs, storedLogs } from "#tests/support/request-logs.ts";
 
 beforeAll(resetDb);
 
@@ -55,18 +56,39 @@ describe("recordBatch", () => {
       { path: "/a.png", requests: 3, bytes: 207 },
       { path: "/b.png", requests: 1, bytes: 50 },
     ]);
-    expect(await RequestLog.countDocuments({ tenant: owner._id })).toBe(3);
+    expect(await countLogs(owner._id)).toBe(3);
   });
 
-  it("writes a large batch's logs in slices, and a retry after a partly written batch stores each log once", async () => {
+  it("stores logs in buckets per tenant and UTC hour of at most 1,000, and a retry after a partly written batch stores each log once", async () => {
     const big: UsageOwner = { _id: new Types.ObjectId(), slug: "big", billingSubject: "user:u2", ownerId: "u2" };
+    const other: UsageOwner = { _id: new Types.ObjectId(), slug: "other", billingSubject: "user:u3", ownerId: "u3" };
+    const ms = (n: number) => new Date(at.getTime() + n);
     const batch = new UsageBatch();
-    for (let i = 0; i < 2_500; i++) batch.add(big, event(`/p${i % 10}.png`, 10), true);
-    // The first slice lands, the rest does not: as if the write failed in the middle.
-    await RequestLog.insertMany(batch.logs.slice(0, 1_000), { lean: true });
+    for (let i = 0; i < 2_500; i++) batch.add(big, { ...event(`/p${i % 10}.png`, 10), timestamp: ms(i) }, true);
+    batch.add(big, { ...event("/next-hour.png", 10), timestamp: ms(3_600_000) }, true);
+    batch.add(other, event("/o.png", 10), true);
+    batch.add(big, event("/unlogged.png", 10), false);
+    const ids = batch.logs.map((h) => h.log._id);
+
+    const buckets = requestLogBuckets(batch.logs);
+    expect(buckets.map((b) => ({ _id: b._id, tenant: b.tenant, start: b.start, end: b.end, logs: b.logs.length }))).toEqual([
+      { _id: ids[0], tenant: big._id, start: ms(0), end: ms(999), logs: 1_000 },
+      { _id: ids[1_000], tenant: big._id, start: ms(1_000), end: ms(1_999), logs: 1_000 },
+      { _id: ids[2_000], tenant: big._id, start: ms(2_000), end: ms(2_499), logs: 500 },
+      { _id: ids[2_500], tenant: big._id, start: ms(3_600_000), end: ms(3_600_000), logs: 1 },
+      { _id: ids[2_501], tenant: other._id, start: ms(0), end: ms(0), logs: 1 },
+    ]);
+    expect(requestLogBuckets(batch.logs)).toEqual(buckets);
+
+    // The first bucket lands, the rest does not: as if the write failed in the middle; then it is retried twice.
+    await RequestLogBucket.collection.insertOne(buckets[0]);
     await recordBatch(batch, { id: "edge-big", seq: 1 });
     await recordBatch(batch, { id: "edge-big", seq: 1 });
-    expect(await RequestLog.countDocuments({ tenant: big._id })).toBe(2_500);
-    expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 2_500, bytes: 25_000 });
+    const stored = await storedLogs(big._id);
+    expect(stored.map((l) => l._id)).toEqual(ids.slice(0, 2_501));
+    expect(stored[2_500]).toEqual({ ...batch.logs[2_500].log });
+    expect(await countLogs(other._id)).toBe(1);
+    expect(await RequestLogBucket.countDocuments({ tenant: big._id })).toBe(4);
+    expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 2_502, bytes: 25_020 });
   });
 });

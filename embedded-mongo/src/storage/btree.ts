@@ -6,8 +6,11 @@ type BTreeClass = typeof btreeModule.default;
 const moduleDefault = btreeModule.default as unknown as { default?: BTreeClass };
 const BTreeImpl: BTreeClass = moduleDefault.default ?? (btreeModule.default as BTreeClass);
 
+/** Key strings compare by UTF-16 unit, which is what `<` does (the library's default comparator checks types first). */
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function createKeyTree(): btreeModule.default<string, string> {
-  return new BTreeImpl<string, string>();
+  return new BTreeImpl<string, string>(undefined, compareKeys);
 }
 
 export type OrderedTree = btreeModule.default<string, string>;

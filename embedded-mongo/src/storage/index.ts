@@ -82,6 +82,18 @@ export class Index {
     if (this.partial && !this.partial.test(doc)) return [];
     if (this.sparse && this.fields.every((f) => !hasPath(doc, f.parts))) return [];
     const perField = this.fields.map((f) => pathValues(doc, f.parts));
+    // The common case, one value per field (no arrays on the way): one key, built without the expansion below.
+    if (perField.every((values) => values.length === 1)) {
+      let key = "";
+      const values: unknown[] = [];
+      for (let i = 0; i < perField.length; i++) {
+        const v = perField[i][0];
+        const enc = encodeValue(v);
+        key += this.fields[i].dir === 1 ? enc : invert(enc);
+        values.push(v);
+      }
+      return [{ key, values }];
+    }
     const arrayFields = perField.filter((values) => values.length > 1);
     if (arrayFields.length > 1) {
       throw new CommandError(ErrorCode.CannotIndexParallelArrays, `cannot index parallel arrays [${this.fields.map((f) => f.path).join("] [")}]`);
