@@ -1,5 +1,5 @@
 // Request logs: each (possibly sampled) request the edge served, kept 30 days, read newest first per tenant.
-// Stored in buckets — one document holds up to 1,000 of a tenant's logs from one UTC hour — so that writing a log
+// Stored in buckets — one document holds up to 250 of a tenant's logs from one UTC hour — so that writing a log
 // costs the database a share of one insert instead of an insert and three index entries of its own (decision 010).
 import mongoose, { type InferSchemaType, Schema } from "mongoose";
 
@@ -7,7 +7,7 @@ export const REQUEST_LOG_RETENTION_SECONDS = 30 * 86_400;
 /** A bucket holds logs of one tenant from one UTC hour… */
 export const REQUEST_LOG_BUCKET_SPAN_MS = 3_600_000;
 /** …and at most this many of them. */
-export const REQUEST_LOG_BUCKET_MAX = 1_000;
+export const REQUEST_LOG_BUCKET_MAX = 250;
 
 const requestLogSchema = new Schema(
   {

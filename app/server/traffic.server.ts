@@ -234,22 +234,52 @@ export type LogBucket = { _id: Types.ObjectId; tenant: Types.ObjectId; start: Da
  * REQUEST_LOG_BUCKET_MAX each. The same list always gives the same buckets, each named by its first log's id.
  */
 export function requestLogBuckets(logs: readonly HeldLog[]): LogBucket[] {
-  const open = new Map<string, LogBucket>();
-  const done: LogBucket[] = [];
-  for (const { tenant, log } of logs) {
-    const key = `${tenant.toHexString()}|${Math.floor(log.timestamp.getTime() / REQUEST_LOG_BUCKET_SPAN_MS)}`;
-    let bucket = open.get(key);
+  const builder = new LogBucketBuilder();
+  for (const held of logs) builder.add(held);
+  return builder.buckets;
+}
+
+/** Builds the buckets of requestLogBuckets one log at a time (so that a caller may pause between logs). */
+class LogBucketBuilder {
+  readonly buckets: LogBucket[] = [];
+  private readonly open = new Map<string, LogBucket>();
+  // Consecutive logs are mostly one tenant's in one hour: the last bucket is kept at hand.
+  private lastTenant: Types.ObjectId | undefined;
+  private lastHex = "";
+  private lastKey = "";
+  private lastHour = Number.NaN;
+  private last: LogBucket | undefined;
+
+  add({ tenant, log }: HeldLog): void {
+    const hour = Math.floor(log.timestamp.getTime() / REQUEST_LOG_BUCKET_SPAN_MS);
+    if (tenant !== this.lastTenant) {
+      this.lastTenant = tenant;
+      this.lastHex = tenant.toHexString();
+      this.last = undefined;
+    }
+    let key = this.lastKey;
+    let bucket = this.last && hour === this.lastHour ? this.last : undefined;
+    if (!bucket) {
+      key = `${this.lastHex}|${hour}`;
+      bucket = this.open.get(key);
+    }
     if (!bucket) {
       bucket = { _id: log._id, tenant, start: log.timestamp, end: log.timestamp, logs: [] };
-      open.set(key, bucket);
-      done.push(bucket);
+      this.open.set(key, bucket);
+      this.buckets.push(bucket);
     }
     bucket.logs.push(log);
     if (log.timestamp < bucket.start) bucket.start = log.timestamp;
     if (log.timestamp > bucket.end) bucket.end = log.timestamp;
-    if (bucket.logs.length === REQUEST_LOG_BUCKET_MAX) open.delete(key);
+    if (bucket.logs.length === REQUEST_LOG_BUCKET_MAX) {
+      this.open.delete(key);
+      this.last = undefined;
+    } else {
+      this.last = bucket;
+      this.lastKey = key;
+      this.lastHour = hour;
+    }
   }
-  return done;
 }
 
 /**
@@ -259,7 +289,13 @@ export function requestLogBuckets(logs: readonly HeldLog[]): LogBucket[] {
  * for tens.
  */
 export async function writeRequestLogs(logs: readonly HeldLog[]): Promise<void> {
-  const buckets = requestLogBuckets(logs);
+  // Grouped 2,000 logs at a time, letting the edge answer requests in between.
+  const builder = new LogBucketBuilder();
+  for (let i = 0; i < logs.length; i++) {
+    if (i > 0 && i % 2_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    builder.add(logs[i]);
+  }
+  const buckets = builder.buckets;
   for (let i = 0; i < buckets.length; ) {
     const slice: LogBucket[] = [];
     for (let n = 0; i < buckets.length && n < REQUEST_LOG_BUCKET_MAX; i++) {

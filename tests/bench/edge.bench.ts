@@ -1,8 +1,10 @@
 // `npm run bench:edge`: cache hits through the edge (its own process, on the embedded store, usage recorded and
 // flushed as in production; one process per LOG_SAMPLE_RATE) for a 10 KB and a 1 MB asset at 100 connections (and
-// the 10 KB one at 10), beside a plain node:http server returning the same bytes from memory (the Node ceiling) and,
-// when nginx is installed, nginx with proxy_cache in front of the same origin. A script, not a test: it prints a
-// table for the README.
+// the 10 KB one at 10, and at 100 connections held to a fixed request rate for latency below saturation), beside a
+// plain node:http server returning the same bytes from memory (the Node ceiling) and, when nginx is installed, nginx
+// with proxy_cache in front of the same origin. Besides req/s and latency it reports each server's CPU per request
+// (and the store's, for the edge), read from /proc. BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script,
+// not a test: it prints a table for the README.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -11,11 +13,14 @@ import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import mongoose from "mongoose";
+import { Pool } from "undici";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+/** The offered rate of the latency rows: well below every server's capacity here, so latency is service, not queue. */
+const FIXED_RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SIZES = [
   { name: "10 KB", path: "/small.png", bytes: 10 * 1024 },
   { name: "1 MB", path: "/large.png", bytes: 1024 * 1024 },
@@ -33,7 +38,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<string> {
+/** Starts a process and resolves with the first match of `ready` in its output, and its pid. */
+function run(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ text: string; pid: number }> {
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
@@ -41,7 +47,7 @@ function run(cmd: string, args: string[], env: Record<string, string>, ready: Re
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
-      if (m) resolve(m[0]);
+      if (m) resolve({ text: m[0], pid: child.pid as number });
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
@@ -72,8 +78,22 @@ function get(url: string, host: string): Promise<{ status: number; xCache: strin
   });
 }
 
-type Server = { name: string; base: string; host: string };
-type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number };
+type Server = { name: string; base: string; host: string; pid: number; storePid?: number };
+type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number };
+type Combo = { size: (typeof SIZES)[number]; connections: number; rate?: number };
+
+/** CPU seconds (user + system) a process and its children so far (nginx's work is in its worker); 0 without /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean);
+    return ticks / 100 + children.reduce((sum, child) => sum + cpuSeconds(Number(child)), 0);
+  } catch {
+    return 0;
+  }
+}
 
 /** Checks the server answers the asset from its cache, then loads it for 2 s so its JIT has settled. */
 async function warm(server: Server, size: (typeof SIZES)[number], connections: number): Promise<void> {
@@ -85,15 +105,76 @@ async function warm(server: Server, size: (typeof SIZES)[number], connections: n
   await autocannon({ url, connections, duration: 2, headers: { host: server.host } });
 }
 
-async function sample(server: Server, size: (typeof SIZES)[number], connections: number): Promise<Sample> {
-  const result = await autocannon({ url: `${server.base}${size.path}`, connections, duration: DURATION, headers: { host: server.host } });
+/**
+ * Requests sent at a steady `rate` (open loop: each leaves on time whether or not earlier ones were answered) over up
+ * to `connections` keep-alive connections of an undici pool; latency from the moment a request is issued (time
+ * queued for a free connection included) to the end of its body. autocannon's own rate option sends each second's
+ * requests in a burst, which measures the burst, not the server; node:http's client costs enough here to add its
+ * own stalls.
+ */
+async function steadyLoad(pool: Pool, path: string, host: string, rate: number, seconds: number) {
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let sent = 0;
+  let finished = 0;
+  let errors = 0;
+  let bytes = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const settle = () => {
+      if (++finished === total) resolve();
+    };
+    const fire = () => {
+      sent++;
+      const t0 = performance.now();
+      pool
+        .request({ path, method: "GET", headers: { host } })
+        .then(async (res) => {
+          for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+          if (res.statusCode === 200) latencies.push(performance.now() - t0);
+          else errors++;
+        })
+        .catch(() => errors++)
+        .finally(settle);
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      while (sent < due) fire();
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
+  return { requests: total, rps: total / elapsed, p50: at(0.5), p99: at(0.99), mbps: bytes / elapsed / 1024 / 1024, errors };
+}
+
+/** autocannon's closed loop: every connection sends its next request as soon as the last one is answered. */
+async function closedLoad(url: string, host: string, connections: number, seconds: number) {
+  const result = await autocannon({ url, connections, duration: seconds, headers: { host } });
   return {
+    requests: result.requests.total,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     mbps: result.throughput.average / 1024 / 1024,
     errors: result.errors + result.non2xx,
   };
+}
+
+async function sample(server: Server, { size, connections, rate }: Combo): Promise<Sample> {
+  const url = `${server.base}${size.path}`;
+  const pool = rate ? new Pool(server.base, { connections, pipelining: 1 }) : undefined;
+  // The load generator's own warm-up (its connections opened, its code compiled), neither timed nor counted.
+  if (pool && rate) await steadyLoad(pool, size.path, server.host, rate, 1);
+  const cpu0 = cpuSeconds(server.pid);
+  const store0 = cpuSeconds(server.storePid);
+  const { requests, ...load } =
+    pool && rate ? await steadyLoad(pool, size.path, server.host, rate, DURATION) : await closedLoad(url, server.host, connections, DURATION);
+  await pool?.close();
+  const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, requests);
+  return { ...load, cpuUs: perRequest(cpuSeconds(server.pid) - cpu0), storeCpuUs: perRequest(cpuSeconds(server.storePid) - store0) };
 }
 
 const median = (xs: number[]) => {
@@ -128,12 +209,12 @@ async function main(): Promise<void> {
   const originPort = (origin.address() as net.AddressInfo).port;
 
   // The store is part of the system under test (the edge writes its usage there): it shares the server's core.
-  const storeUri = await run(
+  const store = await run(
     ...onServerCore(process.execPath, ["--import", "tsx", "embedded-mongo/src/cli.ts", "--port", "0", "--inMemory"]),
     {},
     /mongodb:\/\/127\.0\.0\.1:\d+/,
   );
-  const mongodbUri = `${storeUri}/bench-edge`;
+  const mongodbUri = `${store.text}/bench-edge`;
   await mongoose.connect(mongodbUri);
   await mongoose.connection.collection("tenants").insertOne({
     slug: "bench",
@@ -163,8 +244,8 @@ async function main(): Promise<void> {
       res.writeHead(200, { "content-type": "image/png", "content-length": body.length });
       res.end(body);
     }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
-  await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
-  servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1" });
+  const plain = await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
+  servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1", pid: plain.pid });
 
   // One edge process per log sample rate, all on the same store (each is idle while another is measured).
   for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
@@ -187,7 +268,13 @@ async function main(): Promise<void> {
     });
     children.push(edge);
     await waitFor(`http://127.0.0.1:${edgePort}/`, "localhost");
-    servers.push({ name: `edge, LOG_SAMPLE_RATE=${rate}`, base: `http://127.0.0.1:${edgePort}`, host: `bench.localhost:${edgePort}` });
+    servers.push({
+      name: `edge, LOG_SAMPLE_RATE=${rate}`,
+      base: `http://127.0.0.1:${edgePort}`,
+      host: `bench.localhost:${edgePort}`,
+      pid: edge.pid as number,
+      storePid: store.pid,
+    });
   }
 
   const nginx = nginxBinary();
@@ -222,32 +309,41 @@ http {
     const child = spawn(...onServerCore(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")]), { stdio: "ignore" });
     children.push(child);
     await waitFor(`http://127.0.0.1:${nginxPort}/`, "localhost");
-    servers.push({ name: "nginx proxy_cache (1 worker)", base: `http://127.0.0.1:${nginxPort}`, host: "localhost" });
+    servers.push({ name: "nginx proxy_cache (1 worker)", base: `http://127.0.0.1:${nginxPort}`, host: "localhost", pid: child.pid as number });
   } else {
     console.error("nginx is not installed: its rows are left out (apt-get install nginx-light to include them)");
   }
 
   // Rounds, each server in turn, so the drift of a shared machine falls on all of them alike; medians reported, and
   // each server's ratio to the plain server taken within a round.
-  const combos = [
+  const combos: Combo[] = process.env.BENCH_ONLY_STEADY ? [{ size: SIZES[0], connections: CONNECTIONS, rate: FIXED_RATE }] : [
     ...SIZES.map((size) => ({ size, connections: CONNECTIONS })),
-    ...SIZES.filter((s) => s.name === "10 KB").map((size) => ({ size, connections: 10 })),
+    ...SIZES.filter((s) => s.name === "10 KB").flatMap((size) => [
+      { size, connections: 10 },
+      { size, connections: CONNECTIONS, rate: FIXED_RATE },
+    ]),
   ];
   const lines: string[] = [];
-  for (const { size, connections } of combos) {
+  const ms = (n: number) => (n < 10 ? n.toFixed(1) : String(Math.round(n)));
+  for (const combo of combos) {
+    const { size, connections, rate } = combo;
     for (const server of servers) await warm(server, size, connections);
     const samples = new Map<string, Sample[]>(servers.map((sv) => [sv.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const server of servers) samples.get(server.name)?.push(await sample(server, size, connections));
-      console.error(`${size.name} at ${connections} connections: round ${round + 1} of ${ROUNDS} done`);
+      for (const server of servers) samples.get(server.name)?.push(await sample(server, combo));
+      console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
     }
     const plain = samples.get("plain node:http") ?? [];
     for (const server of servers) {
       const got = samples.get(server.name) ?? [];
       const ratio = median(got.map((g, i) => g.rps / plain[i].rps));
+      const cpu = median(got.map((g) => g.cpuUs));
+      const storeCpu = median(got.map((g) => g.storeCpuUs));
       lines.push(
-        `| ${server.name} | ${size.name} | ${connections} | ${Math.round(median(got.map((g) => g.rps))).toLocaleString("en-US")} | ` +
-          `${Math.round(ratio * 100)}% | ${median(got.map((g) => g.p50))} | ${median(got.map((g) => g.p99))} | ` +
+        `| ${server.name} | ${size.name} | ${connections} | ${rate ? rate.toLocaleString("en-US") : "as fast as it answers"} | ` +
+          `${Math.round(median(got.map((g) => g.rps))).toLocaleString("en-US")} | ${rate ? "—" : `${Math.round(ratio * 100)}%`} | ` +
+          `${ms(median(got.map((g) => g.p50)))} | ${ms(median(got.map((g) => g.p99)))} | ` +
+          `${Math.round(cpu)}${server.storePid ? ` + ${Math.round(storeCpu)}` : ""} | ` +
           `${Math.round(median(got.map((g) => g.mbps)))} | ${got.reduce((n, g) => n + g.errors, 0)} |`,
       );
     }
@@ -257,8 +353,8 @@ http {
     `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
       `${PIN ? "server (and the store) on core 0, autocannon on core 1" : "not pinned"}, Node ${process.version}\n`,
   );
-  console.log("| server | asset | connections | req/s | vs plain | p50 ms | p99 ms | MB/s | errors |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| server | asset | connections | offered req/s | req/s | vs plain | p50 ms | p99 ms | CPU µs/req (+ store) | MB/s | errors |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const line of lines) console.log(line);
   origin.close();
 }

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { recordBatch, requestLogBuckets, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
-import { RequestLogBucket } from "#models/request-log.ts";
+import { REQUEST_LOG_BUCKET_MAX, RequestLogBucket } from "#models/request-log.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { countLogs, storedLogs } from "#tests/support/request-logs.ts";
 
@@ -59,7 +59,7 @@ describe("recordBatch", () => {
     expect(await countLogs(owner._id)).toBe(3);
   });
 
-  it("stores logs in buckets per tenant and UTC hour of at most 1,000, and a retry after a partly written batch stores each log once", async () => {
+  it("stores logs in buckets per tenant and UTC hour of at most 250, and a retry after a partly written batch stores each log once", async () => {
     const big: UsageOwner = { _id: new Types.ObjectId(), slug: "big", billingSubject: "user:u2", ownerId: "u2" };
     const other: UsageOwner = { _id: new Types.ObjectId(), slug: "other", billingSubject: "user:u3", ownerId: "u3" };
     const ms = (n: number) => new Date(at.getTime() + n);
@@ -71,24 +71,40 @@ describe("recordBatch", () => {
     const ids = batch.logs.map((h) => h.log._id);
 
     const buckets = requestLogBuckets(batch.logs);
+    expect(REQUEST_LOG_BUCKET_MAX).toBe(250);
     expect(buckets.map((b) => ({ _id: b._id, tenant: b.tenant, start: b.start, end: b.end, logs: b.logs.length }))).toEqual([
-      { _id: ids[0], tenant: big._id, start: ms(0), end: ms(999), logs: 1_000 },
-      { _id: ids[1_000], tenant: big._id, start: ms(1_000), end: ms(1_999), logs: 1_000 },
-      { _id: ids[2_000], tenant: big._id, start: ms(2_000), end: ms(2_499), logs: 500 },
+      ...Array.from({ length: 10 }, (_, k) => ({ _id: ids[k * 250], tenant: big._id, start: ms(k * 250), end: ms(k * 250 + 249), logs: 250 })),
       { _id: ids[2_500], tenant: big._id, start: ms(3_600_000), end: ms(3_600_000), logs: 1 },
       { _id: ids[2_501], tenant: other._id, start: ms(0), end: ms(0), logs: 1 },
     ]);
     expect(requestLogBuckets(batch.logs)).toEqual(buckets);
 
-    // The first bucket lands, the rest does not: as if the write failed in the middle; then it is retried twice.
-    await RequestLogBucket.collection.insertOne(buckets[0]);
+    // The first buckets land, the rest do not: as if the write failed in the middle; then it is retried twice.
+    await RequestLogBucket.collection.insertMany(buckets.slice(0, 3));
     await recordBatch(batch, { id: "edge-big", seq: 1 });
     await recordBatch(batch, { id: "edge-big", seq: 1 });
     const stored = await storedLogs(big._id);
     expect(stored.map((l) => l._id)).toEqual(ids.slice(0, 2_501));
     expect(stored[2_500]).toEqual({ ...batch.logs[2_500].log });
     expect(await countLogs(other._id)).toBe(1);
-    expect(await RequestLogBucket.countDocuments({ tenant: big._id })).toBe(4);
+    expect(await RequestLogBucket.countDocuments({ tenant: big._id })).toBe(11);
     expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 2_502, bytes: 25_020 });
+  });
+
+  it("puts a tenant's logs of one hour in one bucket however they interleave with other tenants and hours", () => {
+    const a: UsageOwner = { _id: new Types.ObjectId(), slug: "a", billingSubject: "user:a", ownerId: "a" };
+    const b: UsageOwner = { _id: new Types.ObjectId(), slug: "b", billingSubject: "user:b", ownerId: "b" };
+    // The same tenant as another owner object (the edge builds a new one when the tenant's config is reloaded).
+    const aAgain: UsageOwner = { ...a, _id: new Types.ObjectId(a._id.toHexString()) };
+    const hour = (h: number) => ({ ...event("/x.png", 1), timestamp: new Date(at.getTime() + h * 3_600_000) });
+    const batch = new UsageBatch();
+    for (const [owner, h] of [[a, 0], [b, 0], [a, 0], [a, 1], [aAgain, 0], [b, 1]] as const) batch.add(owner, hour(h), true);
+    const ids = batch.logs.map((l) => l.log._id);
+    expect(requestLogBuckets(batch.logs).map((k) => ({ _id: k._id, tenant: k.tenant.toHexString(), logs: k.logs.map((l) => l._id) }))).toEqual([
+      { _id: ids[0], tenant: a._id.toHexString(), logs: [ids[0], ids[2], ids[4]] },
+      { _id: ids[1], tenant: b._id.toHexString(), logs: [ids[1]] },
+      { _id: ids[3], tenant: a._id.toHexString(), logs: [ids[3]] },
+      { _id: ids[5], tenant: b._id.toHexString(), logs: [ids[5]] },
+    ]);
   });
 });
