@@ -70,16 +70,29 @@ export async function listLogs(who: Caller, slug: string, q: LogsQuery) {
   if (Number.isFinite(to)) filter.start = { $lte: new Date(to) };
   const keep = q.limit + 1;
   let page: RequestLogDoc[] = [];
-  const buckets = RequestLogBucket.find(filter).sort({ end: -1, _id: -1 }).lean<RequestLogBucketDoc[]>().cursor({ batchSize: 4 });
-  try {
-    for await (const bucket of buckets) {
-      if (page.length === keep && bucket.end < page[keep - 1].timestamp) break;
+  // Buckets are fetched a few at a time, as many as the matches seen so far suggest the page still needs: a busy
+  // tenant's full buckets fill a page from one or two, a quiet tenant's hold a log or two each.
+  let read = 0;
+  let matched = 0;
+  let before: { end: Date; _id: Types.ObjectId } | undefined;
+  for (let done = false; !done; ) {
+    const need = keep - page.length;
+    const count = Math.min(256, Math.max(2, matched > 0 ? Math.ceil(need / (matched / read)) + 1 : read * 2));
+    const next = before ? { ...filter, $or: [{ end: { $lt: before.end } }, { end: before.end, _id: { $lt: before._id } }] } : filter;
+    const buckets = await RequestLogBucket.find(next).sort({ end: -1, _id: -1 }).limit(count).lean<RequestLogBucketDoc[]>();
+    done = buckets.length < count;
+    for (const bucket of buckets) {
+      if (page.length === keep && bucket.end < page[keep - 1].timestamp) {
+        done = true;
+        break;
+      }
+      read++;
+      before = bucket;
       const found = bucket.logs.filter(wanted);
       if (found.length === 0) continue;
+      matched += found.length;
       page = page.concat(found).sort(newerFirst).slice(0, keep);
     }
-  } finally {
-    await buckets.close();
   }
   const hasMore = page.length > q.limit;
   page = page.slice(0, q.limit);
