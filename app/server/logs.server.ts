@@ -2,7 +2,7 @@
 // someone pages never make a page repeat or skip an entry.
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { Types } from "mongoose";
-import { REQUEST_LOG_RETENTION_SECONDS, RequestLogBucket, type RequestLogBucketDoc, type RequestLogDoc } from "#models/request-log.ts";
+import { REQUEST_LOG_BUCKET_SPAN_MS, REQUEST_LOG_RETENTION_SECONDS, RequestLogBucket, type RequestLogBucketDoc, type RequestLogDoc } from "#models/request-log.ts";
 import type { LogsQuery } from "#app/schemas/logs.ts";
 import type { Caller } from "./auth.server.ts";
 import { env } from "./env.server.ts";
@@ -66,8 +66,14 @@ export async function listLogs(who: Caller, slug: string, q: LogsQuery) {
     return !q.path || l.path.startsWith(q.path);
   };
 
-  const filter: Record<string, unknown> = { tenant: tenant._id, end: { $gte: new Date(from) } };
-  if (Number.isFinite(to)) filter.start = { $lte: new Date(to) };
+  const end: Record<string, Date> = { $gte: new Date(from) };
+  const filter: Record<string, unknown> = { tenant: tenant._id, end };
+  if (Number.isFinite(to)) {
+    filter.start = { $lte: new Date(to) };
+    // A bucket's logs share one UTC hour, so one that starts by `to` ends within the hour after it: the index range
+    // stops there, and a deep page (a CSV export's hundredth) does not walk every newer bucket.
+    end.$lt = new Date(to + REQUEST_LOG_BUCKET_SPAN_MS);
+  }
   const keep = q.limit + 1;
   let page: RequestLogDoc[] = [];
   // Buckets are fetched a few at a time, as many as the matches seen so far suggest the page still needs: a busy
