@@ -92,7 +92,7 @@ export async function start(opts: StartOptions = {}): Promise<RunningStore> {
         socket.write(encodeOpReply(message.requestId, reply));
         return;
       }
-      const reply = dispatch(message.command, { ...base, messageBytes: frame.length }, log);
+      const reply = dispatch(message.command, base, log);
       if (!message.moreToCome) socket.write(encodeOpMsg(message.requestId, reply));
     }
 

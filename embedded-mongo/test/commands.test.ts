@@ -346,6 +346,21 @@ describe("document size", () => {
     60_000,
   );
 
+  // The embedded store keeps a regex as a JavaScript RegExp, whose source escapes "/": what it stores can be larger
+  // than what arrived, so it must measure the stored form (real MongoDB stores the pattern's bytes as they came).
+  it.skipIf(onRealMongo)(
+    "measures the document it would store, not the bytes it arrived in: a regex of 9 MB of slashes is 18 MB stored",
+    async () => {
+      const c = server.db.collection("big_regex");
+      // The pattern arrives as 9,000,000 bytes; decoded, a RegExp's source escapes every "/", so it doubles.
+      const err = await caught(c.insertOne({ _id: 1, r: new BSON.BSONRegExp("/".repeat(9_000_000), "") } as Document));
+      expect(err.code).toBe(2);
+      expect(err.errmsg).toBe(`object to insert too large. size in bytes: 18000019, max size: ${MAX}`);
+      expect(await c.countDocuments()).toBe(0);
+    },
+    60_000,
+  );
+
   it(
     "refuses an update whose result would exceed 16 MB (17419) and keeps the document",
     async () => {

@@ -79,10 +79,14 @@ beforeAll(async () => {
   await writeRequestLogs(b.map((log) => ({ tenant, log })));
   await writeRequestLogs(a.slice(300).map((log) => ({ tenant, log })));
   await writeRequestLogs(c.map((log) => ({ tenant, log })));
-  // Past the retention: one bucket holds a log 31 days old beside a fresh one, another only an old one.
-  const old = entry(NOW - REQUEST_LOG_RETENTION_SECONDS * 1000 - DAY_MS, "/old.png");
-  const fresh = entry(NOW - REQUEST_LOG_RETENTION_SECONDS * 1000 + 10 * MIN, "/fresh.png");
-  await RequestLogBucket.collection.insertOne({ _id: old._id, tenant, start: old.timestamp, end: fresh.timestamp, logs: [old, fresh] });
+  // Around the retention cutoff: a log a minute past it and one ten minutes inside it (in one bucket unless an hour
+  // starts between them), and a bucket of a log two days past it.
+  const cutoff = NOW - REQUEST_LOG_RETENTION_SECONDS * 1000;
+  const old = entry(cutoff - MIN, "/old.png");
+  const fresh = entry(cutoff + 10 * MIN, "/fresh.png");
+  const older = entry(cutoff - 2 * DAY_MS, "/old-too.png");
+  await writeRequestLogs([older, old, fresh].map((log) => ({ tenant, log })));
+  expect(await RequestLogBucket.countDocuments({ tenant, end: { $lt: new Date(cutoff) } })).toBeGreaterThanOrEqual(1);
   expected = [...a, ...b, ...c, fresh].sort(
     (x, y) => y.timestamp.getTime() - x.timestamp.getTime() || (x._id.toHexString() < y._id.toHexString() ? 1 : -1),
   );
@@ -131,5 +135,6 @@ describe("request logs stored in buckets", () => {
     const last = (await pageThrough("", 200)).at(-1);
     expect(last?.path).toBe("/fresh.png");
     expect(await pageThrough("&path=/old", 50)).toEqual([]);
+    expect(await pageThrough(`&to=${new Date(NOW - REQUEST_LOG_RETENTION_SECONDS * 1000 + 60 * MIN).toISOString()}`, 5)).toEqual([shown(expected.at(-1) as HeldLog["log"])]);
   });
 });

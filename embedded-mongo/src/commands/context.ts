@@ -25,8 +25,6 @@ export interface CommandContext {
   session?: string;
   /** Whether the command arrived as legacy OP_QUERY (hello then says `ismaster`). */
   legacy: boolean;
-  /** The size of the wire message the command came in, when known: no document in it can be larger. */
-  messageBytes?: number;
 }
 
 export type Handler = (cmd: Doc, ctx: CommandContext) => Doc;

@@ -50,15 +50,6 @@ function checkInsertSize(doc: Doc): void {
   }
 }
 
-/**
- * Whether a document of this command could be over the limit. A document decoded from a message is at most the
- * message's size once re-encoded (numbers may shrink, nothing grows), plus an _id the store adds: a message well
- * under the limit needs no document measured.
- */
-function mayBeOversized(ctx: CommandContext): boolean {
-  return ctx.messageBytes === undefined || ctx.messageBytes + 64 > Limits.maxBsonObjectSize;
-}
-
 function checkUpdatedSize(doc: Doc): void {
   const size = BSON.calculateObjectSize(doc);
   if (size > Limits.maxBsonObjectSize) {
@@ -114,7 +105,7 @@ const insert: CommandDef = {
         if (!isDocument(raw)) throw new CommandError(ErrorCode.TypeMismatch, "documents must be objects");
         const doc = withId(raw);
         checkId(doc);
-        if (mayBeOversized(ctx)) checkInsertSize(doc);
+        checkInsertSize(doc);
         ctx.engine.insert(coll, doc);
         n++;
       } catch (err) {
