@@ -79,7 +79,7 @@ function get(url: string, host: string): Promise<{ status: number; xCache: strin
 }
 
 type Server = { name: string; base: string; host: string; pid: number; storePid?: number };
-type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number };
+type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number; loaderCore: number };
 type Combo = { size: (typeof SIZES)[number]; connections: number; rate?: number };
 
 /** CPU seconds (user + system) a process and its children so far (nginx's work is in its worker); 0 without /proc. */
@@ -170,11 +170,20 @@ async function sample(server: Server, { size, connections, rate }: Combo): Promi
   if (pool && rate) await steadyLoad(pool, size.path, server.host, rate, 1);
   const cpu0 = cpuSeconds(server.pid);
   const store0 = cpuSeconds(server.storePid);
+  const loader0 = process.cpuUsage();
+  const started = performance.now();
   const { requests, ...load } =
     pool && rate ? await steadyLoad(pool, size.path, server.host, rate, DURATION) : await closedLoad(url, server.host, connections, DURATION);
   await pool?.close();
   const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, requests);
-  return { ...load, cpuUs: perRequest(cpuSeconds(server.pid) - cpu0), storeCpuUs: perRequest(cpuSeconds(server.storePid) - store0) };
+  const loader = process.cpuUsage(loader0);
+  return {
+    ...load,
+    cpuUs: perRequest(cpuSeconds(server.pid) - cpu0),
+    storeCpuUs: perRequest(cpuSeconds(server.storePid) - store0),
+    // The load generator's share of its core: near 100%, the row measures the generator, not the server.
+    loaderCore: (loader.user + loader.system) / 1000 / (performance.now() - started),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -185,10 +194,10 @@ const median = (xs: number[]) => {
 
 /**
  * With taskset and two cores or more, the server under test (and the store the edge writes its usage to) runs on
- * core 0 and autocannon (this process) alone on core 1, so the scheduler's moves do not decide the numbers and the
+ * core 0 and autocannon (this process, every thread of it: `-a`) alone on core 1, so the scheduler's moves do not decide the numbers and the
  * cost of the usage writes falls on the edge's side. Without, everything shares the cores.
  */
-const PIN = os.cpus().length >= 2 && spawnSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
+const PIN = os.cpus().length >= 2 && spawnSync("taskset", ["-acp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
 const onServerCore = (cmd: string, args: string[]): [string, string[]] => (PIN ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args]);
 
 function nginxBinary(): string | null {
@@ -337,13 +346,16 @@ http {
     for (const server of servers) {
       const got = samples.get(server.name) ?? [];
       const ratio = median(got.map((g, i) => g.rps / plain[i].rps));
+      // What each would serve with a core to itself (the edge sharing it with its store), whatever the generator does.
+      const cpuRatio = median(got.map((g, i) => plain[i].cpuUs / (g.cpuUs + g.storeCpuUs)));
       const cpu = median(got.map((g) => g.cpuUs));
       const storeCpu = median(got.map((g) => g.storeCpuUs));
       lines.push(
         `| ${server.name} | ${size.name} | ${connections} | ${rate ? rate.toLocaleString("en-US") : "as fast as it answers"} | ` +
           `${Math.round(median(got.map((g) => g.rps))).toLocaleString("en-US")} | ${rate ? "—" : `${Math.round(ratio * 100)}%`} | ` +
           `${ms(median(got.map((g) => g.p50)))} | ${ms(median(got.map((g) => g.p99)))} | ` +
-          `${Math.round(cpu)}${server.storePid ? ` + ${Math.round(storeCpu)}` : ""} | ` +
+          `${Math.round(cpu)}${server.storePid ? ` + ${Math.round(storeCpu)}` : ""} | ${Math.round(cpuRatio * 100)}% | ` +
+          `${Math.round(median(got.map((g) => g.loaderCore)) * 100)}% | ` +
           `${Math.round(median(got.map((g) => g.mbps)))} | ${got.reduce((n, g) => n + g.errors, 0)} |`,
       );
     }
@@ -353,8 +365,8 @@ http {
     `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
       `${PIN ? "server (and the store) on core 0, autocannon on core 1" : "not pinned"}, Node ${process.version}\n`,
   );
-  console.log("| server | asset | connections | offered req/s | req/s | vs plain | p50 ms | p99 ms | CPU µs/req (+ store) | MB/s | errors |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| server | asset | connections | offered req/s | req/s | vs plain | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const line of lines) console.log(line);
   origin.close();
 }
