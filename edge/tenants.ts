@@ -55,7 +55,11 @@ export class TenantDirectory {
     const where = this.locate(hostHeader, path, scheme);
     if (!where) return null;
     const cached = this.entries.get(where.key);
-    if (!cached || this.now() - cached.at >= this.maxAgeMs) return undefined;
+    const age = cached ? this.now() - cached.at : Infinity;
+    if (!cached || age >= this.maxAgeMs) return undefined;
+    // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask), so
+    // under steady traffic it never expires and no request waits for the database.
+    if (age >= this.maxAgeMs / 2) this.reload(where.key).catch(() => undefined);
     return cached.value && { tenant: cached.value, path: where.path, base: where.base };
   }
 
@@ -94,6 +98,11 @@ export class TenantDirectory {
   private async lookup(key: string): Promise<EdgeTenantConfig | null> {
     const cached = this.entries.get(key);
     if (cached && this.now() - cached.at < this.maxAgeMs) return cached.value;
+    return this.reload(key);
+  }
+
+  /** Loads a key's answer (one load at a time per key) and keeps it, dated from when the load started. */
+  private reload(key: string): Promise<EdgeTenantConfig | null> {
     const startedAt = this.now();
     return this.lookups.run(key, async () => {
       const value = await load(key);

@@ -3,8 +3,9 @@
 // the 10 KB one at 10, and at 100 connections held to a fixed request rate for latency below saturation), beside a
 // plain node:http server returning the same bytes from memory (the Node ceiling) and, when nginx is installed, nginx
 // with proxy_cache in front of the same origin. Besides req/s and latency it reports each server's CPU per request
-// (and the store's, for the edge), read from /proc. BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script,
-// not a test: it prints a table for the README.
+// (and the store's, for the edge), read from /proc. The closed-loop rows use wrk when it is installed (apt-get install
+// wrk: one core of it keeps a Node server busy, one core of autocannon does not), autocannon otherwise.
+// BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -150,8 +151,12 @@ async function steadyLoad(pool: Pool, path: string, host: string, rate: number, 
   return { requests: total, rps: total / elapsed, p50: at(0.5), p99: at(0.99), mbps: bytes / elapsed / 1024 / 1024, errors };
 }
 
-/** autocannon's closed loop: every connection sends its next request as soon as the last one is answered. */
+/** wrk (C, one thread), when installed: unlike autocannon it can keep a Node server's core busy from one core. */
+const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((candidate) => fs.existsSync(candidate));
+
+/** The closed loop: every connection sends its next request as soon as the last one is answered. */
 async function closedLoad(url: string, host: string, connections: number, seconds: number) {
+  if (WRK) return wrkLoad(WRK, url, host, connections, seconds);
   const result = await autocannon({ url, connections, duration: seconds, headers: { host } });
   return {
     requests: result.requests.total,
@@ -163,6 +168,38 @@ async function closedLoad(url: string, host: string, connections: number, second
   };
 }
 
+async function wrkLoad(wrk: string, url: string, host: string, connections: number, seconds: number) {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(wrk, ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `Host: ${host}`, url], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+    child.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}:\n${text}`))));
+  });
+  const ms = (label: string) => {
+    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)$`, "m").exec(out);
+    if (!m) throw new Error(`wrk: no ${label} in\n${out}`);
+    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]];
+  };
+  const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+  const requests = number(/(\d+) requests in/);
+  const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(out);
+  const errors = number(/Non-2xx or 3xx responses: (\d+)/) + (/Socket errors: (.*)/.exec(out)?.[1].match(/\d+/g) ?? []).reduce((n, x) => n + Number(x), 0);
+  return {
+    requests,
+    rps: number(/Requests\/sec:\s+([\d.]+)/),
+    p50: ms("50%"),
+    p99: ms("99%"),
+    mbps: transfer ? (Number(transfer[1]) * ({ B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 } as Record<string, number>)[transfer[2]]) / 1024 ** 2 : 0,
+    errors,
+  };
+}
+
+/** CPU seconds of this process and of the children it has waited for (wrk). */
+function loaderSeconds(): number {
+  const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 async function sample(server: Server, { size, connections, rate }: Combo): Promise<Sample> {
   const url = `${server.base}${size.path}`;
   const pool = rate ? new Pool(server.base, { connections, pipelining: 1 }) : undefined;
@@ -170,19 +207,19 @@ async function sample(server: Server, { size, connections, rate }: Combo): Promi
   if (pool && rate) await steadyLoad(pool, size.path, server.host, rate, 1);
   const cpu0 = cpuSeconds(server.pid);
   const store0 = cpuSeconds(server.storePid);
-  const loader0 = process.cpuUsage();
+  const loader0 = loaderSeconds();
   const started = performance.now();
   const { requests, ...load } =
     pool && rate ? await steadyLoad(pool, size.path, server.host, rate, DURATION) : await closedLoad(url, server.host, connections, DURATION);
   await pool?.close();
   const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, requests);
-  const loader = process.cpuUsage(loader0);
+  const loader = loaderSeconds() - loader0;
   return {
     ...load,
     cpuUs: perRequest(cpuSeconds(server.pid) - cpu0),
     storeCpuUs: perRequest(cpuSeconds(server.storePid) - store0),
     // The load generator's share of its core: near 100%, the row measures the generator, not the server.
-    loaderCore: (loader.user + loader.system) / 1000 / (performance.now() - started),
+    loaderCore: (loader * 1000) / (performance.now() - started),
   };
 }
 
@@ -363,7 +400,7 @@ http {
 
   console.log(
     `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
-      `${PIN ? "server (and the store) on core 0, autocannon on core 1" : "not pinned"}, Node ${process.version}\n`,
+      `${PIN ? `server (and the store) on core 0, the load generator (${WRK ? "wrk" : "autocannon"}) on core 1` : "not pinned"}, Node ${process.version}\n`,
   );
   console.log("| server | asset | connections | offered req/s | req/s | vs plain | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

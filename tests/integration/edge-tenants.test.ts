@@ -1,7 +1,7 @@
 // The edge's tenant directory: by subdomain of the edge host, by path on the bare edge host, by an active custom
 // domain only; answers kept for at most a second; the API token decrypted for the edge alone.
 import { Types } from "mongoose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { encryptToken } from "#app/server/crypto.server.ts";
 import { TenantDirectory } from "#edge/tenants.ts";
 import { Domain } from "#models/domain.ts";
@@ -89,5 +89,26 @@ describe("TenantDirectory", () => {
     clock += 1_000;
     expect(await dir.resolve("acme.localhost", "/")).toBeNull();
     expect(await dir.resolve("cdn.acme.example", "/")).toBeNull();
+  });
+
+  it("reloads an answer in the background once it is half a second old, so steady traffic never waits for it", async () => {
+    let clock = 2_000_000;
+    const dir = new TenantDirectory("localhost", 1_000, () => clock);
+    const version = () => dir.resolveKept("globex.localhost", "/")?.tenant.doc.cacheVersions?.assets;
+    expect(version()).toBeUndefined();
+    const before = (await dir.resolve("globex.localhost", "/"))?.tenant.doc.cacheVersions?.assets as number;
+    await Tenant.updateOne({ slug: "globex" }, { $inc: { "cacheVersions.assets": 1 } });
+    clock += 499;
+    expect(version()).toBe(before);
+    // Younger than half the age: no load was started, the kept answer stays.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(version()).toBe(before);
+    clock += 1;
+    // Half a second old: still answered at once from what is kept, while the new answer loads.
+    expect(version()).toBe(before);
+    await vi.waitFor(() => expect(version()).toBe(before + 1));
+    // Dated from its load: fresh for another second without waiting.
+    clock += 999;
+    expect(version()).toBe(before + 1);
   });
 });
