@@ -52,7 +52,7 @@ export default defineConfig({
       stdout: "ignore",
     },
     {
-      command: "npx tsx scripts/start.ts",
+      command: "node --import tsx scripts/start.ts",
       url: `${BASE_URL}/healthz`,
       env: {
         PORT: String(PORT),

@@ -75,9 +75,14 @@ async function main(): Promise<void> {
   });
   log(`app on http://localhost:${env.port}${host ? ` (bound to ${host})` : ""}`);
 
+  // In production the edge runs in one process with tsx as a loader: the tsx command would relay signals to a child
+  // and SIGKILL it when the child does not acknowledge within 60 ms (easily missed under load), losing the usage the
+  // edge writes at shutdown. In development `tsx watch` restarts it on changes.
   const edge: ChildProcess = spawn(
     process.execPath,
-    [path.join(root, "node_modules/tsx/dist/cli.mjs"), ...(dev ? ["watch", "--clear-screen=false"] : []), path.join(root, "edge/main.ts")],
+    dev
+      ? [path.join(root, "node_modules/tsx/dist/cli.mjs"), "watch", "--clear-screen=false", path.join(root, "edge/main.ts")]
+      : ["--import", "tsx", path.join(root, "edge/main.ts")],
     { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: dev ? "development" : "production", MONGODB_URI: mongodbUri } },
   );
   log(`edge on http://<slug>.${env.edge.host}:${env.edge.port}`);

@@ -44,7 +44,8 @@ async function launch(port: number, edgePort: number): Promise<Launched> {
   for (const key of ["MONGODB_URI", "HOST", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "VITEST", "VITEST_POOL_ID", "VITEST_WORKER_ID"]) {
     delete env[key];
   }
-  const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/start.ts"], {
+  // As `npm start` runs it: one process, tsx as a loader.
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: root,
     env: env as NodeJS.ProcessEnv,
     detached: true,
