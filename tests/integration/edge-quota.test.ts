@@ -1,7 +1,7 @@
 // Monthly quotas at the edge: a free billing subject past its requests or bandwidth is refused until the 1st of next
 // month (UTC), counting what the edge has not written yet; pro keeps serving; last month does not count.
 import { Types } from "mongoose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { QuotaGate } from "#edge/quota.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { Account } from "#models/account.ts";
@@ -52,5 +52,28 @@ describe("QuotaGate", () => {
     expect(await gate.check("user:late")).toBeNull();
     clock += 5_000;
     expect((await gate.check("user:late"))?.retryAfter).toBe(36 * 3600 - 5);
+  });
+
+  it("reloads a subject's usage in the background from half the cache age, answering at once meanwhile", async () => {
+    await usage("user:ahead", "2026-11-02", 499_000, 1_000);
+    let clock = now.getTime();
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => new Date(clock));
+    expect(await gate.check("user:ahead")).toBeNull();
+    await usage("user:ahead", "2026-11-03", 1_000, 1);
+    clock += 2_499;
+    expect(gate.checkKept("user:ahead")).toBeNull();
+    // Younger than half the age: nothing reloads, the kept answer stays.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gate.checkKept("user:ahead")).toBeNull();
+    clock += 1;
+    // Half the age: answered at once from what is kept while the stored usage reloads; then the quota is seen.
+    expect(gate.checkKept("user:ahead")).toBeNull();
+    await vi.waitFor(() =>
+      expect(gate.checkKept("user:ahead")).toEqual({
+        resetsAt: new Date("2026-12-01T00:00:00.000Z"),
+        retryAfter: 36 * 3600 - 2,
+        message: "Monthly requests quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
+      }),
+    );
   });
 });
