@@ -42,12 +42,14 @@ export class QuotaGate {
     const now = this.now();
     const age = now.getTime() - have.at;
     if (age >= this.maxAgeMs) return undefined;
-    const month = resolvePeriod("current_month", now);
-    if (have.month !== month.start.getTime()) return undefined;
     // Reloaded ahead, as the tenant directory does: under steady traffic no request waits for the database.
-    if (age >= this.maxAgeMs / 2) this.reload(billingSubject, now, month.start.getTime()).catch(() => undefined);
+    if (age >= this.maxAgeMs / 2) {
+      this.reload(billingSubject, now, resolvePeriod("current_month", now).start.getTime()).catch(() => undefined);
+    }
     // Pro and other plans without a hard quota: nothing to add up.
     if (!PLANS[have.plan].hardQuota) return null;
+    const month = resolvePeriod("current_month", now);
+    if (have.month !== month.start.getTime()) return undefined;
     return this.decide(billingSubject, have, now, month);
   }
 

@@ -83,12 +83,15 @@ type Server = { name: string; base: string; host: string; pid: number; storePid?
 type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number; loaderCore: number };
 type Combo = { size: (typeof SIZES)[number]; connections: number; rate?: number };
 
+/** The fields of /proc/<pid>/stat after the command name: [11] user and [12] system time, [13]–[14] waited-for children's. */
+const statFields = (pid: number | "self") => fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
+
 /** CPU seconds (user + system) a process and its children so far (nginx's work is in its worker); 0 without /proc. */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const fields = statFields(pid);
+    const ticks = fields[11] + fields[12];
     const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean);
     return ticks / 100 + children.reduce((sum, child) => sum + cpuSeconds(Number(child)), 0);
   } catch {
@@ -196,8 +199,8 @@ async function wrkLoad(wrk: string, url: string, host: string, connections: numb
 
 /** CPU seconds of this process and of the children it has waited for (wrk). */
 function loaderSeconds(): number {
-  const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  const fields = statFields("self");
+  return (fields[11] + fields[12] + fields[13] + fields[14]) / 100;
 }
 
 async function sample(server: Server, { size, connections, rate }: Combo): Promise<Sample> {

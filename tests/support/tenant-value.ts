@@ -4,6 +4,16 @@ import { expect } from "vitest";
 
 export const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** The API proxy settings a tenant has until they are set. */
+export const DEFAULT_API_SETTINGS = {
+  apiAuthMode: "bearer",
+  apiTokenHeader: "Authorization",
+  apiCacheTTL: 60,
+  previewBypassParam: "preview",
+  transformApiUrls: true,
+  apiTokenSet: false,
+};
+
 export function freshTenantValue(slug: string, settings: Record<string, unknown>, orgId: string | null = null) {
   return {
     slug,
@@ -12,12 +22,7 @@ export function freshTenantValue(slug: string, settings: Record<string, unknown>
     websiteDomain: null,
     allowedTypes: null,
     apiOrigin: null,
-    apiAuthMode: "bearer",
-    apiTokenHeader: "Authorization",
-    apiCacheTTL: 60,
-    previewBypassParam: "preview",
-    transformApiUrls: true,
-    apiTokenSet: false,
+    ...DEFAULT_API_SETTINGS,
     apiTokenUpdatedAt: null,
     cacheVersions: { api: 1, assets: 1 },
     proxyBase: `http://${slug}.localhost:8787`,
