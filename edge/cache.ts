@@ -11,11 +11,15 @@ export interface CachedResponse {
   storedAt?: number;
   /** The response headers of a whole-object hit, as a flat list (built on the first hit). */
   hitHeaders?: string[];
+  /** When the entry last moved to the most recently used end, counted in moves (set by the cache). */
+  touched?: number;
 }
 
 export class ResponseCache {
   private readonly entries = new Map<string, CachedResponse>();
   private bytes = 0;
+  /** Moves to the most recently used end so far (stores and moves). */
+  private moves = 0;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -35,9 +39,14 @@ export class ResponseCache {
       this.delete(key);
       return undefined;
     }
-    // Map keeps insertion order: moving the key to the end makes the first key the least recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Map keeps insertion order: moving the key to the end makes the first key the least recently used. A move costs
+    // a delete and an insert, a good part of a hit's time, so an entry is moved only once it is in the older half
+    // (more entries have moved since it than half the count): a hot entry still never reaches the front to be evicted.
+    if (this.moves - (entry.touched ?? 0) > this.entries.size >>> 1) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      entry.touched = ++this.moves;
+    }
     return entry;
   }
 
@@ -50,6 +59,7 @@ export class ResponseCache {
       if (oldest === undefined) break;
       this.delete(oldest);
     }
+    entry.touched = ++this.moves;
     this.entries.set(key, entry);
     this.bytes += cost;
     return true;
@@ -72,6 +82,11 @@ function entryCost(key: string, entry: CachedResponse): number {
 /** Runs `work` once per key at a time: callers that arrive while it runs get the same promise. */
 export class Coalescer<T> {
   private readonly inFlight = new Map<string, Promise<T>>();
+
+  /** Whether work for a key is in flight. */
+  running(key: string): boolean {
+    return this.inFlight.has(key);
+  }
 
   run(key: string, work: () => Promise<T>): { promise: Promise<T>; leader: boolean } {
     const existing = this.inFlight.get(key);

@@ -65,6 +65,7 @@ type Fetched =
  */
 export function createEdgeHandler(d: EdgeDeps) {
   const inFlight = new Coalescer<Fetched>();
+  // No closure is made per request on the hit path (each costs an allocation and, under tsx, a name definition).
   return (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
     const started = performance.now();
     const timestamp = new Date();
@@ -75,32 +76,47 @@ export function createEdgeHandler(d: EdgeDeps) {
         return undefined;
       }
       const kept = d.directory.resolveKept(req.headers.host, url, d.scheme);
-      const whenFound = (match: TenantMatch | null): Promise<void> | undefined => {
-        if (!match) {
-          refuse(res, 404, "No tenant is served at this address.\n");
-          return undefined;
-        }
-        const done = (outcome: Outcome) => record(d, req, match, outcome, started, timestamp);
-        let outcome: Outcome | Promise<Outcome>;
-        try {
-          outcome = serve(d, inFlight, match, req, res);
-        } catch (err) {
-          done(failed(req, res, err));
-          return undefined;
-        }
-        if (!(outcome instanceof Promise)) {
-          done(outcome);
-          return undefined;
-        }
-        return outcome.then(done, (err: unknown) => done(failed(req, res, err)));
-      };
-      if (kept !== undefined) return whenFound(kept);
-      return d.directory.resolve(req.headers.host, url, d.scheme).then(whenFound, (err: unknown) => void failed(req, res, err));
+      if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, timestamp);
+      return d.directory.resolve(req.headers.host, url, d.scheme).then(
+        (match) => answer(d, inFlight, req, res, match, started, timestamp),
+        (err: unknown) => void failed(req, res, err),
+      );
     } catch (err) {
       failed(req, res, err);
       return undefined;
     }
   };
+}
+
+/** Serves a request once its tenant is known, and records it when answered (at once for a hit). */
+function answer(
+  d: EdgeDeps,
+  inFlight: Coalescer<Fetched>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  match: TenantMatch | null,
+  started: number,
+  timestamp: Date,
+): Promise<void> | undefined {
+  if (!match) {
+    refuse(res, 404, "No tenant is served at this address.\n");
+    return undefined;
+  }
+  let outcome: Outcome | Promise<Outcome>;
+  try {
+    outcome = serve(d, inFlight, match, req, res);
+  } catch (err) {
+    record(d, req, match, failed(req, res, err), started, timestamp);
+    return undefined;
+  }
+  if (!(outcome instanceof Promise)) {
+    record(d, req, match, outcome, started, timestamp);
+    return undefined;
+  }
+  return outcome.then(
+    (o) => record(d, req, match, o, started, timestamp),
+    (err: unknown) => record(d, req, match, failed(req, res, err), started, timestamp),
+  );
 }
 
 /** An unexpected failure: logged with its stack, answered 502 without either (or the connection cut, if too late). */
@@ -465,8 +481,11 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   const { res } = c;
   if (!allowed(entry.headers, entry.status)) return plain(res, 403, "This type of file is not served here.\n", cache);
   if (cache === "HIT" && entry.status === 200 && !range && (!entry.headers.etag || c.req.headers["if-none-match"] === undefined)) {
-    // The common case, a whole cached object: its header list is built once per entry.
-    entry.hitHeaders ??= [
+    // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
+    // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
+    const now = Date.now();
+    const age = String(Math.floor((now - (entry.storedAt ?? now)) / 1000));
+    const list = (entry.hitHeaders ??= [
       ...Object.entries(entry.headers).flat(),
       "x-cache",
       "HIT",
@@ -476,8 +495,11 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
       "bytes",
       "content-length",
       String(entry.body.length),
-    ];
-    res.writeHead(200, [...entry.hitHeaders, "age", String(Math.floor((Date.now() - (entry.storedAt ?? Date.now())) / 1000))]);
+      "age",
+      age,
+    ]);
+    if (list[list.length - 1] !== age) list[list.length - 1] = age;
+    res.writeHead(200, list);
     if (c.head) {
       res.end();
       return { status: 200, cache, bytes: 0 };

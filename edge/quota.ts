@@ -23,14 +23,15 @@ export class QuotaGate {
   constructor(
     private readonly recorder: UsageRecorder,
     private readonly maxAgeMs = 5_000,
-    private readonly now: () => Date = () => new Date(),
+    /** The clock, in epoch ms. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Null when the subject may be served, else why not and until when. */
   async check(billingSubject: string): Promise<QuotaRefusal | null> {
     const kept = this.checkKept(billingSubject);
     if (kept !== undefined) return kept;
-    const now = this.now();
+    const now = new Date(this.now());
     const month = resolvePeriod("current_month", now);
     return this.decide(billingSubject, await this.storedFor(billingSubject, now, month.start.getTime()), now, month);
   }
@@ -39,15 +40,17 @@ export class QuotaGate {
   checkKept(billingSubject: string): QuotaRefusal | null | undefined {
     const have = this.stored.get(billingSubject);
     if (!have) return undefined;
-    const now = this.now();
-    const age = now.getTime() - have.at;
+    const nowMs = this.now();
+    const age = nowMs - have.at;
     if (age >= this.maxAgeMs) return undefined;
     // Reloaded ahead, as the tenant directory does: under steady traffic no request waits for the database.
-    if (age >= this.maxAgeMs / 2) {
-      this.reload(billingSubject, now, resolvePeriod("current_month", now).start.getTime()).catch(() => undefined);
+    if (age >= this.maxAgeMs / 2 && !this.loads.running(billingSubject)) {
+      const at = new Date(nowMs);
+      this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
     }
     // Pro and other plans without a hard quota: nothing to add up.
     if (!PLANS[have.plan].hardQuota) return null;
+    const now = new Date(nowMs);
     const month = resolvePeriod("current_month", now);
     if (have.month !== month.start.getTime()) return undefined;
     return this.decide(billingSubject, have, now, month);

@@ -60,9 +60,11 @@ export interface Edge {
 
 export function createEdge(config: EdgeConfig): Edge {
   const recorder = new UsageRecorder({ logSampleRate: config.logSampleRate, ...config.usage });
-  const now = config.now ?? (() => new Date());
+  // The clock in epoch ms (Date.now itself unless a test sets the time): read on every request, so no Date is made.
+  const now = config.now;
+  const clock = now ? () => now().getTime() : Date.now;
   const deps: EdgeDeps = {
-    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, () => now().getTime()),
+    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock),
     fetcher: new OriginFetcher({
       allowPrivate: config.allowPrivateOrigins,
       dnsServers: config.dnsServers,
@@ -72,7 +74,7 @@ export function createEdge(config: EdgeConfig): Edge {
     }),
     cache: new ResponseCache(config.cacheBytes),
     recorder,
-    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, now),
+    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock),
     scheme: config.scheme ?? "http",
     blockedBots: (config.blockedBots ?? DEFAULT_BLOCKED_BOTS).map((b) => b.toLowerCase()).filter(Boolean),
     maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),

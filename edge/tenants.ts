@@ -59,7 +59,7 @@ export class TenantDirectory {
     if (!cached || age >= this.maxAgeMs) return undefined;
     // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask), so
     // under steady traffic it never expires and no request waits for the database.
-    if (age >= this.maxAgeMs / 2) this.reload(where.key).catch(() => undefined);
+    if (age >= this.maxAgeMs / 2 && !this.lookups.running(where.key)) this.reload(where.key).catch(() => undefined);
     return cached.value && { tenant: cached.value, path: where.path, base: where.base };
   }
 

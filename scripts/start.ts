@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { env } from "../app/server/env.server.ts";
 import { type RunningStore, start as startStore } from "../embedded-mongo/src/index.ts";
+import { EDGE_NODE_FLAGS } from "../edge/node-flags.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
     process.execPath,
     dev
       ? [path.join(root, "node_modules/tsx/dist/cli.mjs"), "watch", "--clear-screen=false", path.join(root, "edge/main.ts")]
-      : ["--import", "tsx", path.join(root, "edge/main.ts")],
+      : [...EDGE_NODE_FLAGS, "--import", "tsx", path.join(root, "edge/main.ts")],
     { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: dev ? "development" : "production", MONGODB_URI: mongodbUri } },
   );
   log(`edge on http://<slug>.${env.edge.host}:${env.edge.port}`);

@@ -15,6 +15,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import mongoose from "mongoose";
 import { Pool } from "undici";
+import { EDGE_NODE_FLAGS } from "../../edge/node-flags.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -299,8 +300,8 @@ async function main(): Promise<void> {
   // One edge process per log sample rate, all on the same store (each is idle while another is measured).
   for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
     const edgePort = await freePort();
-    // BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") profiles the edge.
-    const nodeArgs = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    // The edge's own flags, as the launcher starts it; BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") adds to them.
+    const nodeArgs = [...EDGE_NODE_FLAGS, ...(process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean)];
     const edge = spawn(...onServerCore(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"]), {
       cwd: root,
       env: {

@@ -20,7 +20,7 @@ describe("QuotaGate", () => {
     await usage("user:free", "2026-11-02", 499_990, 1_000);
     await usage("user:free", "2026-10-31", 400_000, 1_000);
     const recorder = new UsageRecorder();
-    const gate = new QuotaGate(recorder, 5_000, () => now);
+    const gate = new QuotaGate(recorder, 5_000, () => now.getTime());
     expect(await gate.check("user:free")).toBeNull();
     const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:free", ownerId: "q" };
     for (let i = 0; i < 9; i++) recorder.record(owner, event);
@@ -37,7 +37,7 @@ describe("QuotaGate", () => {
     await usage("user:heavy", "2026-11-10", 10, 5_000_000_000);
     await usage("org:pro", "2026-11-10", 9_000_000, 900_000_000_000);
     await Account.create({ subject: "org:pro", plan: "pro" });
-    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => now);
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => now.getTime());
     expect((await gate.check("user:heavy"))?.message).toBe(
       "Monthly bandwidth quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
     );
@@ -46,7 +46,7 @@ describe("QuotaGate", () => {
 
   it("reads the database again once its answer is older than the cache age", async () => {
     let clock = now.getTime();
-    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => new Date(clock));
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => clock);
     expect(await gate.check("user:late")).toBeNull();
     await usage("user:late", "2026-11-29", 500_000, 0);
     expect(await gate.check("user:late")).toBeNull();
@@ -57,7 +57,7 @@ describe("QuotaGate", () => {
   it("reloads a subject's usage in the background from half the cache age, answering at once meanwhile", async () => {
     await usage("user:ahead", "2026-11-02", 499_000, 1_000);
     let clock = now.getTime();
-    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => new Date(clock));
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => clock);
     expect(await gate.check("user:ahead")).toBeNull();
     await usage("user:ahead", "2026-11-03", 1_000, 1);
     clock += 2_499;

@@ -26,6 +26,25 @@ describe("ResponseCache", () => {
     expect(cache.size).toBeLessThanOrEqual(3_000);
   });
 
+  it("never evicts an entry read between every two stores, and evicts the least recently used first", () => {
+    // Room for exactly 100 entries of this size.
+    const one = 100 + "content-type".length + "image/png".length + "k0000".length + 64;
+    const cache = new ResponseCache(100 * one);
+    cache.set("k0000", entry(100));
+    for (let i = 1; i < 100; i++) cache.set(`k${String(i).padStart(4, "0")}`, entry(100));
+    expect(cache.count).toBe(100);
+    let hotMissed = 0;
+    for (let i = 100; i < 5_000; i++) {
+      if (!cache.get("k0000")) hotMissed++;
+      cache.set(`k${String(i).padStart(4, "0")}`, entry(100));
+    }
+    expect(hotMissed).toBe(0);
+    expect(cache.count).toBe(100);
+    // The entries read least recently go first: of the 99 others, the oldest stored are gone.
+    expect(cache.get("k4901")).toBeDefined();
+    expect(cache.get("k4900")).toBeUndefined();
+  });
+
   it("refuses an entry larger than the whole budget and keeps what it had", () => {
     const cache = new ResponseCache(1_000);
     cache.set("small", entry(100));
