@@ -11,7 +11,7 @@ import { DailyUsage } from "#models/daily-usage.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
-import { IMAGE, LARGE_PDF, startOrigin, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
+import { IMAGE, LARGE_PDF, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
 let edge: Edge;
@@ -315,6 +315,22 @@ describe("the asset proxy", () => {
     await Tenant.create(tenant("gone", new Types.ObjectId(), { originUrl: `${closed.base}/media` }));
     const unreachable = await get("/img.png", { host: `gone.localhost:${port}` });
     expect([unreachable.status, unreachable.headers["x-cache"], unreachable.text]).toEqual([502, "ERROR", "The origin could not be reached.\n"]);
+  });
+
+  it("gives up on an origin that does not complete the connection after the connect timeout (1 s here)", async () => {
+    const silent = await startUnconnectable();
+    try {
+      await Tenant.create(tenant("silent", new Types.ObjectId(), { originUrl: `${silent.base}/media` }));
+      const started = Date.now();
+      const res = await get("/img.png", { host: `silent.localhost:${port}` });
+      const waited = Date.now() - started;
+      expect([res.status, res.headers["x-cache"], res.text]).toEqual([502, "ERROR", "The origin did not answer in time.\n"]);
+      // Not before the timeout, and well before undici's own default (10 s) or the kernel's SYN retries.
+      expect(waited).toBeGreaterThanOrEqual(950);
+      expect(waited).toBeLessThan(5_000);
+    } finally {
+      await silent.close();
+    }
   });
 
   it("never stores or replays the origin's Set-Cookie or hop-by-hop headers, and never forwards the client's credentials", async () => {

@@ -1,8 +1,9 @@
 // A real HTTP origin on loopback for the edge's tests: a CMS asset store (images, a video with Range support, a large
 // file, failing and slow answers) and a read-only JSON API that checks the auth header the edge injects. It records
 // every request it receives.
+import { spawn } from "node:child_process";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 
 export interface SeenRequest {
   method: string;
@@ -156,5 +157,35 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * An origin that never completes a connection: a listener in another process with an accept queue of one, stopped
+ * (SIGSTOP) and its queue filled, so the kernel drops further connection attempts and a client's connect hangs until
+ * its own timeout. All on loopback.
+ */
+export async function startUnconnectable(): Promise<{ base: string; close(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ["-e", 'const s = require("node:net").createServer().listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => console.log(s.address().port));'],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once("exit", (code) => reject(new Error(`the listener exited (${code})`)));
+  });
+  child.kill("SIGSTOP");
+  // The accept queue holds backlog + 1 connections: these fill it, and stay half-open.
+  const fillers = Array.from({ length: 3 }, () => net.connect(port, "127.0.0.1").on("error", () => undefined));
+  await new Promise((r) => setTimeout(r, 200));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async close() {
+      for (const s of fillers) s.destroy();
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    },
   };
 }
