@@ -129,7 +129,7 @@ export class UsageRecorder {
     const held = this.held?.batch.logs.length ?? 0;
     const over = held + this.current.logs.length - this.maxHeldLogs;
     if (over <= 0) return;
-    this.current.logs.splice(0, over);
+    this.current.logs.dropOldest(over);
     if (this.droppedLogs === 0 || this.droppedLogs % 10_000 === 0) {
       console.warn(`edge: database unavailable, dropping the oldest unwritten request logs (counters are kept)`);
     }

@@ -1,7 +1,7 @@
 // Recording traffic: request events are aggregated into a usage batch — $inc upserts of daily usage and daily path
 // usage, plus request logs — written in bulk. The ingest endpoint records events through here, and the edge
 // records the batches it aggregates in memory.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { type AnyBulkWriteOperation, Types } from "mongoose";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
@@ -108,13 +108,144 @@ export interface HeldLog {
   };
 }
 
+const CACHE_STATUSES: readonly CacheStatus[] = ["HIT", "MISS", "BYPASS", "ERROR"];
+const KINDS: readonly RequestKind[] = ["asset", "api"];
+/** The middle five bytes of the ObjectIds given to held logs (random per process, as the driver's own are). */
+const ID_PROCESS = randomBytes(5);
+let idCounter = randomInt(0x1000000);
+
+/**
+ * Request logs held in memory until they are written, kept column by column: numbers in typed arrays, strings and
+ * tenants as references to values that are shared anyway (a route's path, a tenant config's id). A held log is thus
+ * no objects for the garbage collector to trace and promote while the batch waits its 2 s, which at the edge's rate
+ * (a log per request) cost more than serving the request. Each log's ObjectId is fixed when it is added (its bytes
+ * in a column), so a retried write stores it under the same id; a log is made into an object only to be written.
+ */
+export class HeldLogs {
+  length = 0;
+  private capacity = 0;
+  private tenants: Types.ObjectId[] = [];
+  private methods: string[] = [];
+  private paths: string[] = [];
+  private ids = Buffer.alloc(0);
+  private times = new Float64Array(0);
+  private statuses = new Uint16Array(0);
+  /** Cache status (low four bits) and kind (high four bits), as indexes into CACHE_STATUSES and KINDS. */
+  private codes = new Uint8Array(0);
+  private sizes = new Float64Array(0);
+  private durations = new Float64Array(0);
+
+  static from(logs: readonly HeldLog[]): HeldLogs {
+    const out = new HeldLogs();
+    for (const { tenant, log } of logs) out.push(tenant, log, log._id);
+    return out;
+  }
+
+  /** Adds a log (with a new id unless one is given). */
+  push(tenant: Types.ObjectId, log: Omit<HeldLog["log"], "_id">, id?: Types.ObjectId): void {
+    const i = this.length;
+    if (i === this.capacity) this.grow(Math.max(1024, this.capacity * 2));
+    const at = log.timestamp.getTime();
+    if (id) this.ids.set(id.id, i * 12);
+    else newObjectId(this.ids, i * 12, at);
+    this.tenants[i] = tenant;
+    this.methods[i] = log.method;
+    this.paths[i] = log.path;
+    this.times[i] = at;
+    this.statuses[i] = log.status;
+    this.codes[i] = CACHE_STATUSES.indexOf(log.cacheStatus) | (KINDS.indexOf(log.kind) << 4);
+    this.sizes[i] = log.bytes;
+    this.durations[i] = log.durationMs;
+    this.length = i + 1;
+  }
+
+  tenantAt(i: number): Types.ObjectId {
+    return this.tenants[i];
+  }
+
+  /** Epoch ms of log i. */
+  timeAt(i: number): number {
+    return this.times[i];
+  }
+
+  idAt(i: number): Types.ObjectId {
+    return new Types.ObjectId(Buffer.from(this.ids.subarray(i * 12, i * 12 + 12)));
+  }
+
+  /** Log i as stored. */
+  logAt(i: number): HeldLog["log"] {
+    const code = this.codes[i];
+    return {
+      _id: this.idAt(i),
+      timestamp: new Date(this.times[i]),
+      method: this.methods[i],
+      path: this.paths[i],
+      status: this.statuses[i],
+      cacheStatus: CACHE_STATUSES[code & 0xf],
+      kind: KINDS[code >> 4],
+      bytes: this.sizes[i],
+      durationMs: this.durations[i],
+    };
+  }
+
+  /** Log i and its tenant, or undefined past the end (negative i counts from the end, as for an array). */
+  at(i: number): HeldLog | undefined {
+    const k = i < 0 ? this.length + i : i;
+    return k >= 0 && k < this.length ? { tenant: this.tenants[k], log: this.logAt(k) } : undefined;
+  }
+
+  toArray(): HeldLog[] {
+    return Array.from({ length: this.length }, (_, i) => this.at(i) as HeldLog);
+  }
+
+  /** Drops the oldest n logs. */
+  dropOldest(n: number): void {
+    const k = Math.min(n, this.length);
+    if (k <= 0) return;
+    const rest = this.length - k;
+    this.ids.copyWithin(0, k * 12, this.length * 12);
+    for (const column of [this.times, this.statuses, this.codes, this.sizes, this.durations]) column.copyWithin(0, k, this.length);
+    this.tenants.splice(0, k);
+    this.methods.splice(0, k);
+    this.paths.splice(0, k);
+    this.length = rest;
+  }
+
+  private grow(capacity: number): void {
+    const ids = Buffer.alloc(capacity * 12);
+    ids.set(this.ids.subarray(0, this.length * 12));
+    this.ids = ids;
+    this.times = grown(this.times, new Float64Array(capacity), this.length);
+    this.statuses = grown(this.statuses, new Uint16Array(capacity), this.length);
+    this.codes = grown(this.codes, new Uint8Array(capacity), this.length);
+    this.sizes = grown(this.sizes, new Float64Array(capacity), this.length);
+    this.durations = grown(this.durations, new Float64Array(capacity), this.length);
+    this.capacity = capacity;
+  }
+}
+
+function grown<T extends Float64Array | Uint16Array | Uint8Array>(from: T, to: T, length: number): T {
+  to.set(from.subarray(0, length) as never);
+  return to;
+}
+
+/** Writes a new ObjectId (seconds, the process bytes, a counter: the driver's layout) at `offset`. */
+function newObjectId(into: Buffer, offset: number, atMs: number): void {
+  into.writeUInt32BE(Math.floor(atMs / 1000) >>> 0, offset);
+  ID_PROCESS.copy(into, offset + 4);
+  idCounter = (idCounter + 1) % 0x1000000;
+  into[offset + 9] = idCounter >>> 16;
+  into[offset + 10] = (idCounter >>> 8) & 0xff;
+  into[offset + 11] = idCounter & 0xff;
+}
+
 /**
  * Usage aggregated in memory: one counter set per tenant and day (each with its counters per path), and the
  * request logs to keep. Adding is cheap; writing it is `recordBatch`.
  */
 export class UsageBatch {
   readonly days = new Map<string, DayPart>();
-  readonly logs: HeldLog[] = [];
+  readonly logs = new HeldLogs();
   requests = 0;
   private last: DayPart | undefined;
 
@@ -146,23 +277,8 @@ export class UsageBatch {
     p.requests += 1;
     p.bytes += e.bytes;
     this.requests++;
-    if (keepLog) {
-      this.logs.push({
-        tenant: tenant._id,
-        log: {
-          // The id is fixed now (and names the bucket the log starts), so a retried write cannot store it twice.
-          _id: new Types.ObjectId(),
-          timestamp: e.timestamp,
-          method: e.method,
-          path: e.path,
-          status: e.status,
-          cacheStatus: e.cacheStatus,
-          kind: e.kind,
-          bytes: e.bytes,
-          durationMs: e.durationMs,
-        },
-      });
-    }
+    // The log's id is fixed now (and names the bucket the log starts), so a retried write cannot store it twice.
+    if (keepLog) this.logs.push(tenant._id, e);
   }
 
   private pathPart(d: DayPart, path: string): PathPart {
@@ -233,49 +349,68 @@ export type LogBucket = { _id: Types.ObjectId; tenant: Types.ObjectId; start: Da
  * The buckets a list of logs is stored in: per tenant and UTC hour, in the order the logs came, at most
  * REQUEST_LOG_BUCKET_MAX each. The same list always gives the same buckets, each named by its first log's id.
  */
-export function requestLogBuckets(logs: readonly HeldLog[]): LogBucket[] {
-  const builder = new LogBucketBuilder();
-  for (const held of logs) builder.add(held);
-  return builder.buckets;
+export function requestLogBuckets(logs: HeldLogs | readonly HeldLog[]): LogBucket[] {
+  const held = logs instanceof HeldLogs ? logs : HeldLogs.from(logs);
+  const builder = new LogBucketBuilder(held);
+  for (let i = 0; i < held.length; i++) builder.add(i);
+  return builder.plans.map((plan) => bucketOf(held, plan));
 }
 
-/** Builds the buckets of requestLogBuckets one log at a time (so that a caller may pause between logs). */
+/** A bucket to be: which held logs go in it (by index), and the times they span. */
+type BucketPlan = { first: number; tenant: Types.ObjectId; start: number; end: number; members: number[] };
+
+/** The bucket a plan describes, its logs made into objects. */
+function bucketOf(logs: HeldLogs, plan: BucketPlan): LogBucket {
+  return {
+    _id: logs.idAt(plan.first),
+    tenant: plan.tenant,
+    start: new Date(plan.start),
+    end: new Date(plan.end),
+    logs: plan.members.map((i) => logs.logAt(i)),
+  };
+}
+
+/** Plans the buckets of requestLogBuckets one log at a time (so that a caller may pause between logs). */
 class LogBucketBuilder {
-  readonly buckets: LogBucket[] = [];
-  private readonly open = new Map<string, LogBucket>();
+  readonly plans: BucketPlan[] = [];
+  private readonly open = new Map<string, BucketPlan>();
   // Consecutive logs are mostly one tenant's in one hour: the last bucket is kept at hand.
   private lastTenant: Types.ObjectId | undefined;
   private lastHex = "";
   private lastKey = "";
   private lastHour = Number.NaN;
-  private last: LogBucket | undefined;
+  private last: BucketPlan | undefined;
 
-  add({ tenant, log }: HeldLog): void {
-    const hour = Math.floor(log.timestamp.getTime() / REQUEST_LOG_BUCKET_SPAN_MS);
+  constructor(private readonly logs: HeldLogs) {}
+
+  add(i: number): void {
+    const tenant = this.logs.tenantAt(i);
+    const at = this.logs.timeAt(i);
+    const hour = Math.floor(at / REQUEST_LOG_BUCKET_SPAN_MS);
     if (tenant !== this.lastTenant) {
       this.lastTenant = tenant;
       this.lastHex = tenant.toHexString();
       this.last = undefined;
     }
     let key = this.lastKey;
-    let bucket = this.last && hour === this.lastHour ? this.last : undefined;
-    if (!bucket) {
+    let plan = this.last && hour === this.lastHour ? this.last : undefined;
+    if (!plan) {
       key = `${this.lastHex}|${hour}`;
-      bucket = this.open.get(key);
+      plan = this.open.get(key);
     }
-    if (!bucket) {
-      bucket = { _id: log._id, tenant, start: log.timestamp, end: log.timestamp, logs: [] };
-      this.open.set(key, bucket);
-      this.buckets.push(bucket);
+    if (!plan) {
+      plan = { first: i, tenant, start: at, end: at, members: [] };
+      this.open.set(key, plan);
+      this.plans.push(plan);
     }
-    bucket.logs.push(log);
-    if (log.timestamp < bucket.start) bucket.start = log.timestamp;
-    if (log.timestamp > bucket.end) bucket.end = log.timestamp;
-    if (bucket.logs.length === REQUEST_LOG_BUCKET_MAX) {
+    plan.members.push(i);
+    if (at < plan.start) plan.start = at;
+    if (at > plan.end) plan.end = at;
+    if (plan.members.length === REQUEST_LOG_BUCKET_MAX) {
       this.open.delete(key);
       this.last = undefined;
     } else {
-      this.last = bucket;
+      this.last = plan;
       this.lastKey = key;
       this.lastHour = hour;
     }
@@ -284,23 +419,24 @@ class LogBucketBuilder {
 
 /**
  * Stores request logs, each at most once: a retried write finds the buckets it stored before under the same ids.
- * Buckets go in slices of about REQUEST_LOG_BUCKET_MAX logs: serialising one holds the event loop for about a
- * millisecond (the edge answers requests between slices), where one insert of a whole 2-second batch could hold it
- * for tens.
+ * Buckets go in slices of about REQUEST_LOG_BUCKET_MAX logs, made into objects a slice at a time: serialising one
+ * holds the event loop for about a millisecond (the edge answers requests between slices), where one insert of a
+ * whole 2-second batch could hold it for tens.
  */
-export async function writeRequestLogs(logs: readonly HeldLog[]): Promise<void> {
+export async function writeRequestLogs(logs: HeldLogs | readonly HeldLog[]): Promise<void> {
+  const held = logs instanceof HeldLogs ? logs : HeldLogs.from(logs);
   // Grouped 2,000 logs at a time, letting the edge answer requests in between.
-  const builder = new LogBucketBuilder();
-  for (let i = 0; i < logs.length; i++) {
+  const builder = new LogBucketBuilder(held);
+  for (let i = 0; i < held.length; i++) {
     if (i > 0 && i % 2_000 === 0) await new Promise((resolve) => setImmediate(resolve));
-    builder.add(logs[i]);
+    builder.add(i);
   }
-  const buckets = builder.buckets;
-  for (let i = 0; i < buckets.length; ) {
+  const plans = builder.plans;
+  for (let i = 0; i < plans.length; ) {
     const slice: LogBucket[] = [];
-    for (let n = 0; i < buckets.length && n < REQUEST_LOG_BUCKET_MAX; i++) {
-      slice.push(buckets[i]);
-      n += buckets[i].logs.length;
+    for (let n = 0; i < plans.length && n < REQUEST_LOG_BUCKET_MAX; i++) {
+      slice.push(bucketOf(held, plans[i]));
+      n += plans[i].members.length;
     }
     try {
       await RequestLogBucket.collection.insertMany(slice, { ordered: false });

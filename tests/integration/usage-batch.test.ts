@@ -2,7 +2,7 @@
 // the next batch of that writer counts on top.
 import { Types } from "mongoose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recordBatch, requestLogBuckets, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
+import { HeldLogs, recordBatch, requestLogBuckets, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { REQUEST_LOG_BUCKET_MAX, RequestLogBucket } from "#models/request-log.ts";
@@ -68,7 +68,7 @@ describe("recordBatch", () => {
     batch.add(big, { ...event("/next-hour.png", 10), timestamp: ms(3_600_000) }, true);
     batch.add(other, event("/o.png", 10), true);
     batch.add(big, event("/unlogged.png", 10), false);
-    const ids = batch.logs.map((h) => h.log._id);
+    const ids = batch.logs.toArray().map((h) => h.log._id);
 
     const buckets = requestLogBuckets(batch.logs);
     expect(REQUEST_LOG_BUCKET_MAX).toBe(250);
@@ -85,7 +85,7 @@ describe("recordBatch", () => {
     await recordBatch(batch, { id: "edge-big", seq: 1 });
     const stored = await storedLogs(big._id);
     expect(stored.map((l) => l._id)).toEqual(ids.slice(0, 2_501));
-    expect(stored[2_500]).toEqual({ ...batch.logs[2_500].log });
+    expect(stored[2_500]).toEqual({ ...batch.logs.at(2_500)?.log });
     expect(await countLogs(other._id)).toBe(1);
     expect(await RequestLogBucket.countDocuments({ tenant: big._id })).toBe(11);
     expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 2_502, bytes: 25_020 });
@@ -99,12 +99,57 @@ describe("recordBatch", () => {
     const hour = (h: number) => ({ ...event("/x.png", 1), timestamp: new Date(at.getTime() + h * 3_600_000) });
     const batch = new UsageBatch();
     for (const [owner, h] of [[a, 0], [b, 0], [a, 0], [a, 1], [aAgain, 0], [b, 1]] as const) batch.add(owner, hour(h), true);
-    const ids = batch.logs.map((l) => l.log._id);
+    const ids = batch.logs.toArray().map((l) => l.log._id);
     expect(requestLogBuckets(batch.logs).map((k) => ({ _id: k._id, tenant: k.tenant.toHexString(), logs: k.logs.map((l) => l._id) }))).toEqual([
       { _id: ids[0], tenant: a._id.toHexString(), logs: [ids[0], ids[2], ids[4]] },
       { _id: ids[1], tenant: b._id.toHexString(), logs: [ids[1]] },
       { _id: ids[3], tenant: a._id.toHexString(), logs: [ids[3]] },
       { _id: ids[5], tenant: b._id.toHexString(), logs: [ids[5]] },
     ]);
+  });
+});
+
+describe("HeldLogs", () => {
+  const tenantA = new Types.ObjectId();
+  const tenantB = new Types.ObjectId();
+  const log = (i: number) => ({
+    timestamp: new Date(at.getTime() + i * 1_000),
+    method: i % 2 ? "HEAD" : "GET",
+    path: `/p${i}.png`,
+    status: [200, 206, 304, 404, 502][i % 5],
+    cacheStatus: (["HIT", "MISS", "BYPASS", "ERROR"] as const)[i % 4],
+    kind: (["asset", "api"] as const)[i % 2],
+    bytes: i * 1_000_003,
+    durationMs: i / 7,
+  });
+
+  it("gives back every field of every log as added, under an id fixed when it was added, across growth", () => {
+    const held = new HeldLogs();
+    for (let i = 0; i < 3_000; i++) held.push(i % 3 ? tenantA : tenantB, log(i));
+    expect(held.length).toBe(3_000);
+    const all = held.toArray();
+    expect(all.map(({ tenant, log: { _id, ...rest } }) => ({ tenant, ...rest }))).toEqual(
+      Array.from({ length: 3_000 }, (_, i) => ({ tenant: i % 3 ? tenantA : tenantB, ...log(i) })),
+    );
+    // Ids: valid, distinct, stable, and stamped with the log's second.
+    const hex = all.map((h) => h.log._id.toHexString());
+    expect(new Set(hex).size).toBe(3_000);
+    expect(held.toArray().map((h) => h.log._id.toHexString())).toEqual(hex);
+    expect(all.every((h, i) => Types.ObjectId.isValid(h.log._id) && h.log._id.getTimestamp().getTime() === log(i).timestamp.getTime())).toBe(true);
+    expect(held.at(-1)).toEqual(held.at(2_999));
+    expect(held.at(3_000)).toBeUndefined();
+  });
+
+  it("keeps given ids, and drops the oldest logs keeping the rest with their ids", () => {
+    const given = Array.from({ length: 5 }, (_, i) => ({ tenant: tenantA, log: { _id: new Types.ObjectId(), ...log(i) } }));
+    const held = HeldLogs.from(given);
+    expect(held.toArray()).toEqual(given);
+    held.dropOldest(2);
+    expect(held.toArray()).toEqual(given.slice(2));
+    held.push(tenantB, log(9));
+    expect(held.toArray().slice(0, 3)).toEqual(given.slice(2));
+    expect(held.at(3)?.log.path).toBe("/p9.png");
+    held.dropOldest(10);
+    expect(held.length).toBe(0);
   });
 });
