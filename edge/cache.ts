@@ -13,6 +13,8 @@ export interface CachedResponse {
   hitHeaders?: string[];
   /** When the entry last moved to the most recently used end, counted in moves (set by the cache). */
   touched?: number;
+  /** Read since it last moved (set by the cache): it gets a second chance before it is evicted. */
+  readSinceMove?: boolean;
 }
 
 export class ResponseCache {
@@ -41,12 +43,10 @@ export class ResponseCache {
     }
     // Map keeps insertion order: moving the key to the end makes the first key the least recently used. A move costs
     // a delete and an insert, a good part of a hit's time, so an entry is moved only once it is in the older half
-    // (more entries have moved since it than half the count): a hot entry still never reaches the front to be evicted.
-    if (this.moves - (entry.touched ?? 0) > this.entries.size >>> 1) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      entry.touched = ++this.moves;
-    }
+    // (more entries have moved since it than half the count); read in the newer half, it is marked instead, and
+    // moved rather than evicted should it reach the front (one store can evict many small entries).
+    if (this.moves - (entry.touched ?? 0) > this.entries.size >>> 1) this.moveToEnd(key, entry);
+    else entry.readSinceMove = true;
     return entry;
   }
 
@@ -55,14 +55,24 @@ export class ResponseCache {
     if (cost > this.maxBytes) return false;
     this.delete(key);
     while (this.bytes + cost > this.maxBytes) {
-      const oldest = this.entries.keys().next().value as string | undefined;
+      const oldest = this.entries.entries().next().value as [string, CachedResponse] | undefined;
       if (oldest === undefined) break;
-      this.delete(oldest);
+      // Each entry gets one second chance per read, so this ends after at most one pass.
+      if (oldest[1].readSinceMove) this.moveToEnd(oldest[0], oldest[1]);
+      else this.delete(oldest[0]);
     }
     entry.touched = ++this.moves;
+    entry.readSinceMove = false;
     this.entries.set(key, entry);
     this.bytes += cost;
     return true;
+  }
+
+  private moveToEnd(key: string, entry: CachedResponse): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    entry.touched = ++this.moves;
+    entry.readSinceMove = false;
   }
 
   delete(key: string): void {

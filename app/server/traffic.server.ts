@@ -12,7 +12,7 @@ import {
   RequestLogBucket,
 } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
-import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
+import { CACHE_STATUSES, type CacheStatus, REQUEST_KINDS, type RequestKind } from "#app/schemas/usage.ts";
 import { connectDb } from "./db.server.ts";
 import { env } from "./env.server.ts";
 import { ApiError } from "./http.server.ts";
@@ -108,8 +108,6 @@ export interface HeldLog {
   };
 }
 
-const CACHE_STATUSES: readonly CacheStatus[] = ["HIT", "MISS", "BYPASS", "ERROR"];
-const KINDS: readonly RequestKind[] = ["asset", "api"];
 /** The middle five bytes of the ObjectIds given to held logs (random per process, as the driver's own are). */
 const ID_PROCESS = randomBytes(5);
 let idCounter = randomInt(0x1000000);
@@ -130,7 +128,7 @@ export class HeldLogs {
   private ids = Buffer.alloc(0);
   private times = new Float64Array(0);
   private statuses = new Uint16Array(0);
-  /** Cache status (low four bits) and kind (high four bits), as indexes into CACHE_STATUSES and KINDS. */
+  /** Cache status (low four bits) and kind (high four bits), as indexes into CACHE_STATUSES and REQUEST_KINDS. */
   private codes = new Uint8Array(0);
   private sizes = new Float64Array(0);
   private durations = new Float64Array(0);
@@ -147,13 +145,13 @@ export class HeldLogs {
     if (i === this.capacity) this.grow(Math.max(1024, this.capacity * 2));
     const at = log.timestamp.getTime();
     if (id) this.ids.set(id.id, i * 12);
-    else newObjectId(this.ids, i * 12, at);
+    else newObjectId(this.ids, i * 12);
     this.tenants[i] = tenant;
     this.methods[i] = log.method;
     this.paths[i] = log.path;
     this.times[i] = at;
     this.statuses[i] = log.status;
-    this.codes[i] = CACHE_STATUSES.indexOf(log.cacheStatus) | (KINDS.indexOf(log.kind) << 4);
+    this.codes[i] = CACHE_STATUSES.indexOf(log.cacheStatus) | (REQUEST_KINDS.indexOf(log.kind) << 4);
     this.sizes[i] = log.bytes;
     this.durations[i] = log.durationMs;
     this.length = i + 1;
@@ -182,7 +180,7 @@ export class HeldLogs {
       path: this.paths[i],
       status: this.statuses[i],
       cacheStatus: CACHE_STATUSES[code & 0xf],
-      kind: KINDS[code >> 4],
+      kind: REQUEST_KINDS[code >> 4],
       bytes: this.sizes[i],
       durationMs: this.durations[i],
     };
@@ -229,9 +227,12 @@ function grown<T extends Float64Array | Uint16Array | Uint8Array>(from: T, to: T
   return to;
 }
 
-/** Writes a new ObjectId (seconds, the process bytes, a counter: the driver's layout) at `offset`. */
-function newObjectId(into: Buffer, offset: number, atMs: number): void {
-  into.writeUInt32BE(Math.floor(atMs / 1000) >>> 0, offset);
+/**
+ * Writes a new ObjectId at `offset`, laid out as the driver's: the current second (not the log's, which ingest may
+ * date weeks back: unique ids rest on fewer than 2^24 ids a second per process), the process bytes, a counter.
+ */
+function newObjectId(into: Buffer, offset: number): void {
+  into.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, offset);
   ID_PROCESS.copy(into, offset + 4);
   idCounter = (idCounter + 1) % 0x1000000;
   into[offset + 9] = idCounter >>> 16;

@@ -45,6 +45,25 @@ describe("ResponseCache", () => {
     expect(cache.get("k4900")).toBeUndefined();
   });
 
+  it("never evicts an entry read before every store when one store evicts many smaller entries", () => {
+    // Costs as the cache counts them: body, header names and values, key, 64.
+    const cost = (key: string, body: number) => body + "content-type".length + "image/png".length + key.length + 64;
+    const budget = 800 * cost("s000", 100);
+    const cache = new ResponseCache(budget);
+    for (let i = 0; i < 799; i++) cache.set(`s${String(i).padStart(3, "0")}`, entry(100));
+    cache.set("hot", entry(100));
+    let hotMissed = 0;
+    for (let i = 0; i < 40; i++) {
+      if (!cache.get("hot")) hotMissed++;
+      // An object of exactly an eighth of the budget: the eighth one must evict every small entry left at once.
+      const key = `b${String(i).padStart(2, "0")}`;
+      cache.set(key, entry(budget / 8 - cost(key, 0)));
+    }
+    expect(hotMissed).toBe(0);
+    expect(cache.get("hot")?.body.length).toBe(100);
+    expect(cache.size).toBeLessThanOrEqual(budget);
+  });
+
   it("refuses an entry larger than the whole budget and keeps what it had", () => {
     const cache = new ResponseCache(1_000);
     cache.set("small", entry(100));
