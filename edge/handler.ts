@@ -79,7 +79,7 @@ export function createEdgeHandler(d: EdgeDeps) {
       if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, timestamp);
       return d.directory.resolve(req.headers.host, url, d.scheme).then(
         (match) => answer(d, inFlight, req, res, match, started, timestamp),
-        (err: unknown) => void failed(req, res, err),
+        (err: unknown) => void unresolved(res, err),
       );
     } catch (err) {
       failed(req, res, err);
@@ -117,6 +117,21 @@ function answer(
     (o) => record(d, req, match, o, started, timestamp),
     (err: unknown) => record(d, req, match, failed(req, res, err), started, timestamp),
   );
+}
+
+let lastUnresolvedWarning = 0;
+
+/**
+ * No answer for the tenant (the database did not answer, and no earlier answer is kept): 502, and a warning at most
+ * once a second (an outage would otherwise log every request).
+ */
+function unresolved(res: ServerResponse, err: unknown): void {
+  const now = Date.now();
+  if (now - lastUnresolvedWarning >= 1_000) {
+    lastUnresolvedWarning = now;
+    console.warn(`edge: tenant not looked up: ${(err as Error).message}`);
+  }
+  if (!res.headersSent) plain(res, 502, "The edge could not serve this request.\n", "ERROR");
 }
 
 /** An unexpected failure: logged with its stack, answered 502 without either (or the connection cut, if too late). */

@@ -14,7 +14,10 @@ export interface QuotaRefusal {
   message: string;
 }
 
-type Stored = { plan: Plan; requests: number; bytes: number; at: number; month: number };
+type Stored = { plan: Plan; requests: number; bytes: number; at: number; month: number; failedAt: number | null };
+
+/** While the database cannot be reached, a failed reload is tried again this often. */
+const RETRY_MS = 1_000;
 
 export class QuotaGate {
   private readonly stored = new Map<string, Stored>();
@@ -25,6 +28,8 @@ export class QuotaGate {
     private readonly maxAgeMs = 5_000,
     /** The clock, in epoch ms. */
     private readonly now: () => number = Date.now,
+    /** How long past its age a subject's usage is still used while the database cannot give a new one (decision 012). */
+    private readonly staleMaxMs = 600_000,
   ) {}
 
   /** Null when the subject may be served, else why not and until when. */
@@ -42,9 +47,11 @@ export class QuotaGate {
     if (!have) return undefined;
     const nowMs = this.now();
     const age = nowMs - have.at;
-    if (age >= this.maxAgeMs) return undefined;
-    // Reloaded ahead, as the tenant directory does: under steady traffic no request waits for the database.
-    if (age >= this.maxAgeMs / 2 && !this.loads.running(billingSubject)) {
+    const reloading = this.loads.running(billingSubject);
+    // As the tenant directory does: reloaded ahead from half its age, so under steady traffic no request waits for
+    // the database; past its age still used while the database cannot give a new one, for at most staleMaxMs.
+    if (age >= this.maxAgeMs && (age >= this.staleMaxMs || (!reloading && have.failedAt === null))) return undefined;
+    if (age >= this.maxAgeMs / 2 && !reloading && (have.failedAt === null || nowMs - have.failedAt >= RETRY_MS)) {
       const at = new Date(nowMs);
       this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
     }
@@ -75,13 +82,30 @@ export class QuotaGate {
   private async storedFor(subject: string, now: Date, month: number): Promise<Stored> {
     const have = this.stored.get(subject);
     if (have && have.month === month && now.getTime() - have.at < this.maxAgeMs) return have;
-    return this.reload(subject, now, month);
+    try {
+      return await this.reload(subject, now, month);
+    } catch (err) {
+      // The database did not answer: the last usage read this month, while it is not too old.
+      if (have && have.month === month && now.getTime() - have.at < this.staleMaxMs) return have;
+      throw err;
+    }
   }
 
   private reload(subject: string, now: Date, month: number): Promise<Stored> {
     return this.loads.run(subject, async () => {
-      const [plan, used] = await Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]);
-      const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, at: now.getTime(), month };
+      let plan: Plan;
+      let used: Awaited<ReturnType<typeof monthToDate>>;
+      try {
+        [plan, used] = await Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]);
+      } catch (err) {
+        const kept = this.stored.get(subject);
+        if (kept) {
+          if (kept.failedAt === null) console.warn(`edge: quota of ${subject}: using the last usage read, the database did not answer: ${(err as Error).message}`);
+          kept.failedAt = this.now();
+        }
+        throw err;
+      }
+      const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, at: now.getTime(), month, failedAt: null };
       this.stored.set(subject, value);
       return value;
     }).promise;

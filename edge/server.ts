@@ -46,6 +46,8 @@ export interface EdgeConfig {
   bodyTimeoutMs?: number;
   tenantMaxAgeMs?: number;
   quotaMaxAgeMs?: number;
+  /** How long past their age tenant and quota answers are served while the database does not answer (decision 012). */
+  staleIfErrorMs?: number;
   usage?: UsageRecorderOptions;
   now?: () => Date;
 }
@@ -64,7 +66,7 @@ export function createEdge(config: EdgeConfig): Edge {
   const now = config.now;
   const clock = now ? () => now().getTime() : Date.now;
   const deps: EdgeDeps = {
-    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock),
+    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, config.staleIfErrorMs),
     fetcher: new OriginFetcher({
       allowPrivate: config.allowPrivateOrigins,
       dnsServers: config.dnsServers,
@@ -74,7 +76,7 @@ export function createEdge(config: EdgeConfig): Edge {
     }),
     cache: new ResponseCache(config.cacheBytes),
     recorder,
-    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock),
+    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, config.staleIfErrorMs),
     scheme: config.scheme ?? "http",
     blockedBots: (config.blockedBots ?? DEFAULT_BLOCKED_BOTS).map((b) => b.toLowerCase()).filter(Boolean),
     maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),

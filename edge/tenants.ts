@@ -1,7 +1,8 @@
 // How the edge finds the tenant a request is for: by `<slug>.<EDGE_HOST>`, by the path `/<slug>/…` on the bare edge
 // host, or by an active custom domain. Answers (including "no such tenant") are kept for at most `maxAgeMs`, so a
 // config change, a cache-version bump, a deletion or a newly active domain is seen within that time; concurrent
-// look-ups of one key share one database query.
+// look-ups of one key share one database query. While the database does not answer, the last answers are served
+// (decision 012).
 import { decryptToken } from "#app/server/crypto.server.ts";
 import { connectDb } from "#app/server/db.server.ts";
 import { Domain } from "#models/domain.ts";
@@ -22,7 +23,8 @@ export interface TenantMatch {
   base: string;
 }
 
-type Entry = { value: EdgeTenantConfig | null; at: number };
+/** An answer, when its load started, and when its last reload failed (null while the database answers). */
+type Entry = { value: EdgeTenantConfig | null; at: number; failedAt: number | null };
 /** A Host header understood: the look-up key (null on the bare edge host, where the path names the tenant). */
 type Place = { key: string | null; base: string; scheme: string };
 
@@ -30,6 +32,8 @@ type Place = { key: string | null; base: string; scheme: string };
 const MAX_ENTRIES = 10_000;
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** While the database cannot be reached, a failed reload is tried again this often. */
+const RETRY_MS = 1_000;
 
 export class TenantDirectory {
   private readonly entries = new Map<string, Entry>();
@@ -40,6 +44,8 @@ export class TenantDirectory {
     private readonly edgeHost: string,
     private readonly maxAgeMs = 1_000,
     private readonly now: () => number = Date.now,
+    /** How long past its age an answer is still served while the database cannot give a new one (decision 012). */
+    private readonly staleMaxMs = 600_000,
   ) {}
 
   /** The tenant for a request's Host and path, or null when none is there. */
@@ -55,11 +61,21 @@ export class TenantDirectory {
     const where = this.locate(hostHeader, path, scheme);
     if (!where) return null;
     const cached = this.entries.get(where.key);
-    const age = cached ? this.now() - cached.at : Infinity;
-    if (!cached || age >= this.maxAgeMs) return undefined;
-    // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask), so
-    // under steady traffic it never expires and no request waits for the database.
-    if (age >= this.maxAgeMs / 2 && !this.lookups.running(where.key)) this.reload(where.key).catch(() => undefined);
+    if (!cached) return undefined;
+    const now = this.now();
+    const age = now - cached.at;
+    const reloading = this.lookups.running(where.key);
+    if (age >= this.maxAgeMs) {
+      // Past its age an answer is still served while the database cannot give a new one — its reload is in flight
+      // or failed (tried again every second) — for at most staleMaxMs: an outage of the database does not take the
+      // tenant down, and nothing can change a tenant meanwhile (the control plane writes to the same database).
+      if (age >= this.staleMaxMs || (!reloading && cached.failedAt === null)) return undefined;
+      if (!reloading && now - (cached.failedAt ?? 0) >= RETRY_MS) this.reload(where.key).catch(() => undefined);
+    } else if (age >= this.maxAgeMs / 2 && !reloading && (cached.failedAt === null || now - cached.failedAt >= RETRY_MS)) {
+      // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask),
+      // so under steady traffic it never expires and no request waits for the database.
+      this.reload(where.key).catch(() => undefined);
+    }
     return cached.value && { tenant: cached.value, path: where.path, base: where.base };
   }
 
@@ -98,18 +114,37 @@ export class TenantDirectory {
   private async lookup(key: string): Promise<EdgeTenantConfig | null> {
     const cached = this.entries.get(key);
     if (cached && this.now() - cached.at < this.maxAgeMs) return cached.value;
-    return this.reload(key);
+    try {
+      return await this.reload(key);
+    } catch (err) {
+      // The database did not answer: the last answer, while it is not too old (see resolveKept).
+      if (cached && this.now() - cached.at < this.staleMaxMs) return cached.value;
+      throw err;
+    }
   }
 
-  /** Loads a key's answer (one load at a time per key) and keeps it, dated from when the load started. */
+  /**
+   * Loads a key's answer (one load at a time per key) and keeps it, dated from when the load started; a failure is
+   * noted on the answer kept (warned once per outage) and passed on.
+   */
   private reload(key: string): Promise<EdgeTenantConfig | null> {
     const startedAt = this.now();
     return this.lookups.run(key, async () => {
-      const value = await load(key);
+      let value: EdgeTenantConfig | null;
+      try {
+        value = await load(key);
+      } catch (err) {
+        const kept = this.entries.get(key);
+        if (kept) {
+          if (kept.failedAt === null) console.warn(`edge: ${key}: serving the last answer, the database did not answer: ${(err as Error).message}`);
+          kept.failedAt = this.now();
+        }
+        throw err;
+      }
       // A bounded map (hostnames come from clients): past the cap, the oldest answers go first.
       this.entries.delete(key);
       while (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-      this.entries.set(key, { value, at: startedAt });
+      this.entries.set(key, { value, at: startedAt, failedAt: null });
       return value;
     }).promise;
   }

@@ -127,8 +127,9 @@ export class UsageRecorder {
 
   private boundLogs(): void {
     const held = this.held?.batch.logs.length ?? 0;
-    const over = held + this.current.logs.length - this.maxHeldLogs;
+    const over = Math.min(held + this.current.logs.length - this.maxHeldLogs, this.current.logs.length);
     if (over <= 0) return;
+    // Dropping moves an offset (no copy per request, however many logs are held).
     this.current.logs.dropOldest(over);
     if (this.droppedLogs === 0 || this.droppedLogs % 10_000 === 0) {
       console.warn(`edge: database unavailable, dropping the oldest unwritten request logs (counters are kept)`);

@@ -120,7 +120,9 @@ let idCounter = randomInt(0x1000000);
  * in a column), so a retried write stores it under the same id; a log is made into an object only to be written.
  */
 export class HeldLogs {
-  length = 0;
+  /** Live logs are at column positions [head, end): dropping the oldest moves `head`, room is made when adding. */
+  private head = 0;
+  private end = 0;
   private capacity = 0;
   private tenants: Types.ObjectId[] = [];
   private methods: string[] = [];
@@ -139,92 +141,107 @@ export class HeldLogs {
     return out;
   }
 
+  get length(): number {
+    return this.end - this.head;
+  }
+
   /** Adds a log (with a new id unless one is given). */
   push(tenant: Types.ObjectId, log: Omit<HeldLog["log"], "_id">, id?: Types.ObjectId): void {
-    const i = this.length;
-    if (i === this.capacity) this.grow(Math.max(1024, this.capacity * 2));
-    const at = log.timestamp.getTime();
-    if (id) this.ids.set(id.id, i * 12);
-    else newObjectId(this.ids, i * 12);
-    this.tenants[i] = tenant;
-    this.methods[i] = log.method;
-    this.paths[i] = log.path;
-    this.times[i] = at;
-    this.statuses[i] = log.status;
-    this.codes[i] = CACHE_STATUSES.indexOf(log.cacheStatus) | (REQUEST_KINDS.indexOf(log.kind) << 4);
-    this.sizes[i] = log.bytes;
-    this.durations[i] = log.durationMs;
-    this.length = i + 1;
+    if (this.end === this.capacity) this.makeRoom();
+    const k = this.end;
+    if (id) this.ids.set(id.id, k * 12);
+    else newObjectId(this.ids, k * 12);
+    this.tenants[k] = tenant;
+    this.methods[k] = log.method;
+    this.paths[k] = log.path;
+    this.times[k] = log.timestamp.getTime();
+    this.statuses[k] = log.status;
+    this.codes[k] = CACHE_STATUSES.indexOf(log.cacheStatus) | (REQUEST_KINDS.indexOf(log.kind) << 4);
+    this.sizes[k] = log.bytes;
+    this.durations[k] = log.durationMs;
+    this.end = k + 1;
   }
 
   tenantAt(i: number): Types.ObjectId {
-    return this.tenants[i];
+    return this.tenants[this.head + i];
   }
 
   /** Epoch ms of log i. */
   timeAt(i: number): number {
-    return this.times[i];
+    return this.times[this.head + i];
   }
 
   idAt(i: number): Types.ObjectId {
-    return new Types.ObjectId(Buffer.from(this.ids.subarray(i * 12, i * 12 + 12)));
+    const at = (this.head + i) * 12;
+    return new Types.ObjectId(Buffer.from(this.ids.subarray(at, at + 12)));
   }
 
   /** Log i as stored. */
   logAt(i: number): HeldLog["log"] {
-    const code = this.codes[i];
+    const k = this.head + i;
+    const code = this.codes[k];
     return {
       _id: this.idAt(i),
-      timestamp: new Date(this.times[i]),
-      method: this.methods[i],
-      path: this.paths[i],
-      status: this.statuses[i],
+      timestamp: new Date(this.times[k]),
+      method: this.methods[k],
+      path: this.paths[k],
+      status: this.statuses[k],
       cacheStatus: CACHE_STATUSES[code & 0xf],
       kind: REQUEST_KINDS[code >> 4],
-      bytes: this.sizes[i],
-      durationMs: this.durations[i],
+      bytes: this.sizes[k],
+      durationMs: this.durations[k],
     };
   }
 
   /** Log i and its tenant, or undefined past the end (negative i counts from the end, as for an array). */
   at(i: number): HeldLog | undefined {
     const k = i < 0 ? this.length + i : i;
-    return k >= 0 && k < this.length ? { tenant: this.tenants[k], log: this.logAt(k) } : undefined;
+    return k >= 0 && k < this.length ? { tenant: this.tenantAt(k), log: this.logAt(k) } : undefined;
   }
 
   toArray(): HeldLog[] {
     return Array.from({ length: this.length }, (_, i) => this.at(i) as HeldLog);
   }
 
-  /** Drops the oldest n logs. */
+  /** Drops the oldest n logs (at once: their room is taken back when more is needed). */
   dropOldest(n: number): void {
-    const k = Math.min(n, this.length);
-    if (k <= 0) return;
-    const rest = this.length - k;
-    this.ids.copyWithin(0, k * 12, this.length * 12);
-    for (const column of [this.times, this.statuses, this.codes, this.sizes, this.durations]) column.copyWithin(0, k, this.length);
-    this.tenants.splice(0, k);
-    this.methods.splice(0, k);
-    this.paths.splice(0, k);
-    this.length = rest;
+    this.head += Math.max(0, Math.min(n, this.length));
+    if (this.head === this.end) this.head = this.end = 0;
   }
 
-  private grow(capacity: number): void {
-    const ids = Buffer.alloc(capacity * 12);
-    ids.set(this.ids.subarray(0, this.length * 12));
-    this.ids = ids;
-    this.times = grown(this.times, new Float64Array(capacity), this.length);
-    this.statuses = grown(this.statuses, new Uint16Array(capacity), this.length);
-    this.codes = grown(this.codes, new Uint8Array(capacity), this.length);
-    this.sizes = grown(this.sizes, new Float64Array(capacity), this.length);
-    this.durations = grown(this.durations, new Float64Array(capacity), this.length);
-    this.capacity = capacity;
+  /** Moves the live logs to the front, into columns twice their count when they fill more than half of these. */
+  private makeRoom(): void {
+    const live = this.length;
+    const capacity = this.capacity === 0 ? 1024 : live * 2 > this.capacity ? this.capacity * 2 : this.capacity;
+    const from = this.head;
+    const to = this.end;
+    if (capacity === this.capacity) {
+      this.ids.copyWithin(0, from * 12, to * 12);
+      for (const column of [this.times, this.statuses, this.codes, this.sizes, this.durations]) column.copyWithin(0, from, to);
+    } else {
+      const ids = Buffer.alloc(capacity * 12);
+      ids.set(this.ids.subarray(from * 12, to * 12));
+      this.ids = ids;
+      this.times = moved(this.times, new Float64Array(capacity), from, to);
+      this.statuses = moved(this.statuses, new Uint16Array(capacity), from, to);
+      this.codes = moved(this.codes, new Uint8Array(capacity), from, to);
+      this.sizes = moved(this.sizes, new Float64Array(capacity), from, to);
+      this.durations = moved(this.durations, new Float64Array(capacity), from, to);
+      this.capacity = capacity;
+    }
+    // The dropped logs' strings and tenants are let go of here.
+    this.tenants = this.tenants.slice(from, to);
+    this.methods = this.methods.slice(from, to);
+    this.paths = this.paths.slice(from, to);
+    this.head = 0;
+    this.end = live;
   }
 }
 
-function grown<T extends Float64Array | Uint16Array | Uint8Array>(from: T, to: T, length: number): T {
-  to.set(from.subarray(0, length) as never);
-  return to;
+/** The values [from, to) of a column, at the start of a new one. */
+function moved<T extends Float64Array | Uint16Array | Uint8Array>(column: T, into: T, from: number, to: number): T {
+  into.set(column.subarray(from, to) as never);
+  return into;
 }
 
 /**
