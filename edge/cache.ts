@@ -106,3 +106,59 @@ export class Coalescer<T> {
     return { promise, leader: true };
   }
 }
+
+/** How answers read from the database are kept through an outage of it (decision 012). */
+export const OUTAGE = {
+  /** A failed reload is tried again this often while requests come. */
+  retryMs: 1_000,
+  /** A load that has not answered in this time counts as failed (the database may hang rather than refuse). */
+  loadTimeoutMs: 5_000,
+  /** An outage is taken to be going on for this long after a failed reload. */
+  currentMs: 10_000,
+};
+
+/**
+ * Whether the edge's database is known not to answer: a load failed (or timed out) in the last `OUTAGE.currentMs` and
+ * none has succeeded since. Shared by the tenant directory and the quota gate, so one failed load is enough for
+ * both to serve their kept answers rather than each making requests wait for a load of its own.
+ */
+export class OutageWatch {
+  private lastFailure = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  failed(): void {
+    this.lastFailure = this.now();
+  }
+
+  succeeded(): void {
+    this.lastFailure = Number.NEGATIVE_INFINITY;
+  }
+
+  get going(): boolean {
+    return this.now() - this.lastFailure < OUTAGE.currentMs;
+  }
+}
+
+/**
+ * Whether an answer past its age may still be served: only while an outage is going on, and not past `staleMaxMs`.
+ * A key that went quiet after a blip is loaded afresh at its next request.
+ */
+export function servedPastAge(age: number, outage: OutageWatch, staleMaxMs: number): boolean {
+  return age < staleMaxMs && outage.going;
+}
+
+/** Whether to reload a kept answer in the background now: from half its age, or a second after a failed reload. */
+export function reloadDue(age: number, maxAgeMs: number, failedAt: number | null, now: number, reloading: boolean): boolean {
+  if (reloading) return false;
+  return failedAt === null ? age >= maxAgeMs / 2 : now - failedAt >= OUTAGE.retryMs;
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed without it settling. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

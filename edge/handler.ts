@@ -9,7 +9,7 @@ import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
 import { assetOrigin, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
 import type { QuotaGate, QuotaRefusal } from "./quota.ts";
-import type { EdgeTenantConfig, TenantDirectory, TenantMatch } from "./tenants.ts";
+import { type EdgeTenantConfig, type TenantDirectory, TenantLookupFailed, type TenantMatch } from "./tenants.ts";
 import type { UsageRecorder } from "./usage.ts";
 
 export interface EdgeDeps {
@@ -79,7 +79,7 @@ export function createEdgeHandler(d: EdgeDeps) {
       if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, timestamp);
       return d.directory.resolve(req.headers.host, url, d.scheme).then(
         (match) => answer(d, inFlight, req, res, match, started, timestamp),
-        (err: unknown) => void unresolved(res, err),
+        (err: unknown) => void (err instanceof TenantLookupFailed ? unresolved(res, err) : failed(req, res, err)),
       );
     } catch (err) {
       failed(req, res, err);
@@ -119,18 +119,19 @@ function answer(
   );
 }
 
-let lastUnresolvedWarning = 0;
+let lastOutageWarning = 0;
 
-/**
- * No answer for the tenant (the database did not answer, and no earlier answer is kept): 502, and a warning at most
- * once a second (an outage would otherwise log every request).
- */
-function unresolved(res: ServerResponse, err: unknown): void {
+/** A warning about the database not answering, at most once a second (an outage would otherwise log every request). */
+function outageWarning(message: string): void {
   const now = Date.now();
-  if (now - lastUnresolvedWarning >= 1_000) {
-    lastUnresolvedWarning = now;
-    console.warn(`edge: tenant not looked up: ${(err as Error).message}`);
-  }
+  if (now - lastOutageWarning < 1_000) return;
+  lastOutageWarning = now;
+  console.warn(message);
+}
+
+/** No answer for the tenant (the database did not answer, and no earlier answer may stand in): 502. */
+function unresolved(res: ServerResponse, err: TenantLookupFailed): void {
+  outageWarning(`edge: tenant not looked up: ${err.message}`);
   if (!res.headersSent) plain(res, 502, "The edge could not serve this request.\n", "ERROR");
 }
 
@@ -199,7 +200,7 @@ function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, re
       (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, req, res)),
       (err: unknown) => {
         // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
-        console.warn(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
+        outageWarning(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
         return route(d, inFlight, match, req, res);
       },
     );

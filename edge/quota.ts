@@ -4,7 +4,7 @@
 import { resolvePeriod } from "#app/schemas/period.ts";
 import { PLANS, resolvePlan, type Plan } from "#app/server/billing.server.ts";
 import { monthToDate } from "#app/server/usage.server.ts";
-import { Coalescer } from "./cache.ts";
+import { Coalescer, OUTAGE, OutageWatch, reloadDue, servedPastAge, within } from "./cache.ts";
 import type { UsageRecorder } from "./usage.ts";
 
 export interface QuotaRefusal {
@@ -16,8 +16,6 @@ export interface QuotaRefusal {
 
 type Stored = { plan: Plan; requests: number; bytes: number; at: number; month: number; failedAt: number | null };
 
-/** While the database cannot be reached, a failed reload is tried again this often. */
-const RETRY_MS = 1_000;
 
 export class QuotaGate {
   private readonly stored = new Map<string, Stored>();
@@ -30,6 +28,7 @@ export class QuotaGate {
     private readonly now: () => number = Date.now,
     /** How long past its age a subject's usage is still used while the database cannot give a new one (decision 012). */
     private readonly staleMaxMs = 600_000,
+    private readonly outage = new OutageWatch(now),
   ) {}
 
   /** Null when the subject may be served, else why not and until when. */
@@ -47,11 +46,10 @@ export class QuotaGate {
     if (!have) return undefined;
     const nowMs = this.now();
     const age = nowMs - have.at;
-    const reloading = this.loads.running(billingSubject);
     // As the tenant directory does: reloaded ahead from half its age, so under steady traffic no request waits for
-    // the database; past its age still used while the database cannot give a new one, for at most staleMaxMs.
-    if (age >= this.maxAgeMs && (age >= this.staleMaxMs || (!reloading && have.failedAt === null))) return undefined;
-    if (age >= this.maxAgeMs / 2 && !reloading && (have.failedAt === null || nowMs - have.failedAt >= RETRY_MS)) {
+    // the database; past its age used only while the database is known not to answer (decision 012).
+    if (age >= this.maxAgeMs && !servedPastAge(age, this.outage, this.staleMaxMs)) return undefined;
+    if (reloadDue(age, this.maxAgeMs, have.failedAt, nowMs, this.loads.running(billingSubject))) {
       const at = new Date(nowMs);
       this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
     }
@@ -96,12 +94,18 @@ export class QuotaGate {
       let plan: Plan;
       let used: Awaited<ReturnType<typeof monthToDate>>;
       try {
-        [plan, used] = await Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]);
+        [plan, used] = await within(Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]), OUTAGE.loadTimeoutMs, "the database");
+        this.outage.succeeded();
       } catch (err) {
+        this.outage.failed();
         const kept = this.stored.get(subject);
         if (kept) {
-          if (kept.failedAt === null) console.warn(`edge: quota of ${subject}: using the last usage read, the database did not answer: ${(err as Error).message}`);
-          kept.failedAt = this.now();
+          const at = this.now();
+          // Once per outage, not per retry.
+          if (kept.failedAt === null || at - kept.failedAt >= OUTAGE.currentMs) {
+            console.warn(`edge: quota of ${subject}: using the last usage read, the database did not answer: ${(err as Error).message}`);
+          }
+          kept.failedAt = at;
         }
         throw err;
       }

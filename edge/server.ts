@@ -3,7 +3,7 @@
 // writes the usage still held.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ResponseCache } from "./cache.ts";
+import { OutageWatch, ResponseCache } from "./cache.ts";
 import { OriginFetcher } from "./fetch.ts";
 import { createEdgeHandler, type EdgeDeps } from "./handler.ts";
 import { QuotaGate } from "./quota.ts";
@@ -65,8 +65,10 @@ export function createEdge(config: EdgeConfig): Edge {
   // The clock in epoch ms (Date.now itself unless a test sets the time): read on every request, so no Date is made.
   const now = config.now;
   const clock = now ? () => now().getTime() : Date.now;
+  // One view of whether the database answers, for tenant and quota answers alike (decision 012).
+  const outage = new OutageWatch(clock);
   const deps: EdgeDeps = {
-    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, config.staleIfErrorMs),
+    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, config.staleIfErrorMs, outage),
     fetcher: new OriginFetcher({
       allowPrivate: config.allowPrivateOrigins,
       dnsServers: config.dnsServers,
@@ -76,7 +78,7 @@ export function createEdge(config: EdgeConfig): Edge {
     }),
     cache: new ResponseCache(config.cacheBytes),
     recorder,
-    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, config.staleIfErrorMs),
+    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, config.staleIfErrorMs, outage),
     scheme: config.scheme ?? "http",
     blockedBots: (config.blockedBots ?? DEFAULT_BLOCKED_BOTS).map((b) => b.toLowerCase()).filter(Boolean),
     maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),

@@ -7,7 +7,7 @@ import { decryptToken } from "#app/server/crypto.server.ts";
 import { connectDb } from "#app/server/db.server.ts";
 import { Domain } from "#models/domain.ts";
 import { Tenant, type TenantDoc } from "#models/tenant.ts";
-import { Coalescer } from "./cache.ts";
+import { Coalescer, OUTAGE, OutageWatch, reloadDue, servedPastAge, within } from "./cache.ts";
 
 export interface EdgeTenantConfig {
   doc: TenantDoc;
@@ -32,8 +32,13 @@ type Place = { key: string | null; base: string; scheme: string };
 const MAX_ENTRIES = 10_000;
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-/** While the database cannot be reached, a failed reload is tried again this often. */
-const RETRY_MS = 1_000;
+
+/** A tenant could not be looked up: the database did not answer, and no earlier answer may stand in. */
+export class TenantLookupFailed extends Error {
+  constructor(key: string, cause: unknown) {
+    super(`${key}: ${(cause as Error).message}`, { cause });
+  }
+}
 
 export class TenantDirectory {
   private readonly entries = new Map<string, Entry>();
@@ -46,6 +51,7 @@ export class TenantDirectory {
     private readonly now: () => number = Date.now,
     /** How long past its age an answer is still served while the database cannot give a new one (decision 012). */
     private readonly staleMaxMs = 600_000,
+    private readonly outage = new OutageWatch(now),
   ) {}
 
   /** The tenant for a request's Host and path, or null when none is there. */
@@ -64,18 +70,13 @@ export class TenantDirectory {
     if (!cached) return undefined;
     const now = this.now();
     const age = now - cached.at;
-    const reloading = this.lookups.running(where.key);
-    if (age >= this.maxAgeMs) {
-      // Past its age an answer is still served while the database cannot give a new one — its reload is in flight
-      // or failed (tried again every second) — for at most staleMaxMs: an outage of the database does not take the
-      // tenant down, and nothing can change a tenant meanwhile (the control plane writes to the same database).
-      if (age >= this.staleMaxMs || (!reloading && cached.failedAt === null)) return undefined;
-      if (!reloading && now - (cached.failedAt ?? 0) >= RETRY_MS) this.reload(where.key).catch(() => undefined);
-    } else if (age >= this.maxAgeMs / 2 && !reloading && (cached.failedAt === null || now - cached.failedAt >= RETRY_MS)) {
-      // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask),
-      // so under steady traffic it never expires and no request waits for the database.
-      this.reload(where.key).catch(() => undefined);
-    }
+    // Past its age an answer is served only while the database is known not to answer (decision 012): an outage does
+    // not take the tenant down, and nothing can change a tenant meanwhile (the control plane writes to the same
+    // database). Otherwise the request waits for the load.
+    if (age >= this.maxAgeMs && !servedPastAge(age, this.outage, this.staleMaxMs)) return undefined;
+    // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask), so
+    // under steady traffic it never expires and no request waits for the database; after a failure, every second.
+    if (reloadDue(age, this.maxAgeMs, cached.failedAt, now, this.lookups.running(where.key))) this.reload(where.key).catch(() => undefined);
     return cached.value && { tenant: cached.value, path: where.path, base: where.base };
   }
 
@@ -119,7 +120,7 @@ export class TenantDirectory {
     } catch (err) {
       // The database did not answer: the last answer, while it is not too old (see resolveKept).
       if (cached && this.now() - cached.at < this.staleMaxMs) return cached.value;
-      throw err;
+      throw new TenantLookupFailed(key, err);
     }
   }
 
@@ -132,12 +133,18 @@ export class TenantDirectory {
     return this.lookups.run(key, async () => {
       let value: EdgeTenantConfig | null;
       try {
-        value = await load(key);
+        value = await within(load(key), OUTAGE.loadTimeoutMs, "the database");
+        this.outage.succeeded();
       } catch (err) {
+        this.outage.failed();
         const kept = this.entries.get(key);
         if (kept) {
-          if (kept.failedAt === null) console.warn(`edge: ${key}: serving the last answer, the database did not answer: ${(err as Error).message}`);
-          kept.failedAt = this.now();
+          const now = this.now();
+          // Once per outage, not per retry.
+          if (kept.failedAt === null || now - kept.failedAt >= OUTAGE.currentMs) {
+            console.warn(`edge: ${key}: serving the last answer, the database did not answer: ${(err as Error).message}`);
+          }
+          kept.failedAt = now;
         }
         throw err;
       }

@@ -209,10 +209,10 @@ export class HeldLogs {
     if (this.head === this.end) this.head = this.end = 0;
   }
 
-  /** Moves the live logs to the front, into columns twice their count when they fill more than half of these. */
+  /** Moves the live logs to the front: in place when that frees an eighth of the columns, else into ones twice as long. */
   private makeRoom(): void {
     const live = this.length;
-    const capacity = this.capacity === 0 ? 1024 : live * 2 > this.capacity ? this.capacity * 2 : this.capacity;
+    const capacity = this.capacity === 0 ? 1024 : this.capacity - live >= this.capacity / 8 ? this.capacity : this.capacity * 2;
     const from = this.head;
     const to = this.end;
     if (capacity === this.capacity) {

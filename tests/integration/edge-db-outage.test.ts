@@ -2,6 +2,7 @@
 // is stopped under a running edge and started again. Kept tenants and quotas go on being served from the last
 // answers, without waiting for the database; the usage of the outage is written once the store is back; and a
 // change made after the outage is seen within seconds.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,11 +17,13 @@ let dbPath = "";
 let store: RunningStore;
 let origin: TestOrigin;
 let edge: Edge;
+let edgeClosed = false;
 let port = 0;
 let tenantId: Types.ObjectId;
 // The app's modules, imported once this file's store is the database they use.
 let models: { Tenant: typeof import("#models/tenant.ts").Tenant; DailyUsage: typeof import("#models/daily-usage.ts").DailyUsage };
 let mongoose: typeof import("mongoose").default;
+let createEdge: typeof import("#edge/server.ts").createEdge;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const get = (p: string, slug = "steady") => edgeRequest(port, `${slug}.localhost:${port}`, p);
@@ -31,7 +34,7 @@ beforeAll(async () => {
   process.env.MONGODB_URI = `mongodb://127.0.0.1:${store.port}/outage`;
   mongoose = (await import("mongoose")).default;
   const { connectDb } = await import("#app/server/db.server.ts");
-  const { createEdge } = await import("#edge/server.ts");
+  createEdge = (await import("#edge/server.ts")).createEdge;
   models = { Tenant: (await import("#models/tenant.ts")).Tenant, DailyUsage: (await import("#models/daily-usage.ts")).DailyUsage };
   await connectDb();
   origin = await startOrigin();
@@ -47,11 +50,30 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (edge && !edgeClosed) await edge.close();
   await origin?.close();
   await mongoose?.disconnect();
   await store?.stop();
   fs.rmSync(dbPath, { recursive: true, force: true });
 });
+
+/** An edge on a clock of its own, to let time pass (`later(ms)`), asking for tenant "steady"'s image. */
+async function edgeOnOwnClock() {
+  let skew = 0;
+  const edge = createEdge({
+    edgeHost: "localhost",
+    allowPrivateOrigins: true,
+    cacheBytes: 8 * 1024 * 1024,
+    now: () => new Date(Date.now() + skew),
+    usage: { intervalMs: 3_600_000 },
+  });
+  const port = await edge.listen(0, "127.0.0.1");
+  return {
+    ask: () => edgeRequest(port, `steady.localhost:${port}`, "/img.png"),
+    later: (ms: number) => void (skew += ms),
+    close: () => edge.close(),
+  };
+}
 
 it("serves kept tenants and keeps used-up quotas closed through a database outage, writes the outage's usage after it, and sees later changes", async () => {
   const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
@@ -77,6 +99,7 @@ it("serves kept tenants and keeps used-up quotas closed through a database outag
       await sleep(50);
     }
     expect(slowest.length).toBeGreaterThan(20);
+    // Each at once, where waiting for the database would take from 1 s (the next try) to 5 s (the load's limit).
     expect(Math.max(...slowest)).toBeLessThan(1_000);
 
     store = await start({ dbPath, port: storePort, log: () => {} });
@@ -92,8 +115,9 @@ it("serves kept tenants and keeps used-up quotas closed through a database outag
 
     // Every request, the outage's included, is in the daily usage once the edge has written what it held.
     await edge.close();
-    const day = await models.DailyUsage.findOne({ tenant: tenantId }, { _id: 0, requests: 1 }).lean();
-    expect(day).toEqual({ requests: made });
+    edgeClosed = true;
+    const days = await models.DailyUsage.find({ tenant: tenantId }, { _id: 0, requests: 1 }).lean();
+    expect(days.reduce((sum, d) => sum + d.requests, 0)).toBe(made);
     // The tenant's answer and the quota's were each warned about once for the outage, not once per request.
     const warnings = warn.mock.calls.map((c) => String(c[0]));
     expect(warnings.filter((w) => w.startsWith("edge: slug:steady: serving the last answer"))).toHaveLength(1);
@@ -103,3 +127,68 @@ it("serves kept tenants and keeps used-up quotas closed through a database outag
     warn.mockRestore();
   }
 }, 60_000);
+
+it("looks a tenant up afresh at its next request once the outage is over, though it went quiet after a failed reload", async () => {
+  // The outage is taken to be over 10 s after the last failed load.
+  const quiet = await edgeOnOwnClock();
+  const ask = quiet.ask;
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  try {
+    expect((await ask()).status).toBe(200);
+    const storePort = store.port;
+    await store.stop();
+    // Past the answer's age with the database gone: the reload fails, the last answer is served.
+    quiet.later(1_500);
+    const during = await ask();
+    expect([during.status, during.headers["x-cache"]]).toEqual([200, "HIT"]);
+    store = await start({ dbPath, port: storePort, log: () => {} });
+    await models.Tenant.updateOne({ _id: tenantId }, { $inc: { "cacheVersions.assets": 1 } });
+    // No request for 11 s: the next one is looked up afresh and sees the bump, rather than the answer kept.
+    quiet.later(11_000);
+    const after = await ask();
+    expect([after.status, after.headers["x-cache"]]).toEqual([200, "MISS"]);
+  } finally {
+    warn.mockRestore();
+    await quiet.close();
+  }
+}, 30_000);
+
+it("gives up on a database that hangs after 5 s and serves the last answer, then at once while it still hangs", async () => {
+  // The store in a process of its own (same port, same data), to stop it with SIGSTOP: connections stay open and
+  // queries get no answer at all, which a refused connection never shows.
+  const storePort = store.port;
+  await store.stop();
+  const child = spawn(process.execPath, ["--import", "tsx", "embedded-mongo/src/cli.ts", "--port", String(storePort), "--dbpath", dbPath], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (d: Buffer) => String(d).includes("ready on") && resolve());
+    child.once("exit", (code) => reject(new Error(`the store exited (${code})`)));
+  });
+  const hung = await edgeOnOwnClock();
+  const ask = hung.ask;
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  try {
+    expect((await ask()).status).toBe(200);
+    child.kill("SIGSTOP");
+    hung.later(1_500);
+    const first = Date.now();
+    const waited = await ask();
+    const firstMs = Date.now() - first;
+    expect([waited.status, waited.headers["x-cache"]]).toEqual([200, "HIT"]);
+    expect(firstMs).toBeGreaterThanOrEqual(4_500);
+    expect(firstMs).toBeLessThan(9_000);
+    const next = Date.now();
+    expect((await ask()).status).toBe(200);
+    expect(Date.now() - next).toBeLessThan(1_000);
+    expect(warn.mock.calls.map((c) => String(c[0])).filter((w) => w.includes("did not answer within 5000 ms"))).not.toHaveLength(0);
+  } finally {
+    warn.mockRestore();
+    child.kill("SIGCONT");
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+    store = await start({ dbPath, port: storePort, log: () => {} });
+    await hung.close();
+  }
+}, 40_000);
