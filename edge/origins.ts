@@ -2,6 +2,7 @@
 // allowedTypes admit, and the provider's asset URL prefixes that API responses may be rewritten from.
 import type { TenantDoc } from "#models/tenant.ts";
 import { DEFAULT_ALLOWED_TYPES } from "#app/schemas/tenant.ts";
+import { escapeRegex } from "#app/utils/regex.ts";
 
 export const VIDEO_EXTENSIONS = new Set(["mp4", "webm", "mov", "m4v"]);
 const IMAGE_EXTENSIONS = new Set(["jpg", "jpeg", "png", "gif", "webp", "avif", "svg", "bmp", "ico", "tif", "tiff", "heic"]);
@@ -172,7 +173,7 @@ export function rewriteUrls(text: string, prefixes: Array<[string, string]>): st
   let out = text;
   for (const [from, to] of [...prefixes].sort((a, b) => b[0].length - a[0].length)) {
     if (!out.includes(from)) continue;
-    const pattern = new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + URL_END, "g");
+    const pattern = new RegExp(escapeRegex(from) + URL_END, "g");
     out = out.replace(pattern, () => to);
   }
   return out;

@@ -4,7 +4,8 @@
 import { resolvePeriod } from "#app/schemas/period.ts";
 import { PLANS, resolvePlan, type Plan } from "#app/server/billing.server.ts";
 import { monthToDate } from "#app/server/usage.server.ts";
-import { Coalescer, OUTAGE, OutageWatch, reloadDue, servedPastAge, within } from "./cache.ts";
+import { Coalescer } from "./cache.ts";
+import { OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
 import type { UsageRecorder } from "./usage.ts";
 
 export interface QuotaRefusal {
@@ -14,7 +15,7 @@ export interface QuotaRefusal {
   message: string;
 }
 
-type Stored = { plan: Plan; requests: number; bytes: number; at: number; month: number; failedAt: number | null };
+type Stored = Reloaded & { plan: Plan; requests: number; bytes: number; at: number; month: number };
 
 
 export class QuotaGate {
@@ -26,8 +27,7 @@ export class QuotaGate {
     private readonly maxAgeMs = 5_000,
     /** The clock, in epoch ms. */
     private readonly now: () => number = Date.now,
-    /** How long past its age a subject's usage is still used while the database cannot give a new one (decision 012). */
-    private readonly staleMaxMs = 600_000,
+    /** Whether the database answers, and how long past its age a usage read may stand in when not (decision 012). */
     private readonly outage = new OutageWatch(now),
   ) {}
 
@@ -48,8 +48,8 @@ export class QuotaGate {
     const age = nowMs - have.at;
     // As the tenant directory does: reloaded ahead from half its age, so under steady traffic no request waits for
     // the database; past its age used only while the database is known not to answer (decision 012).
-    if (age >= this.maxAgeMs && !servedPastAge(age, this.outage, this.staleMaxMs)) return undefined;
-    if (reloadDue(age, this.maxAgeMs, have.failedAt, nowMs, this.loads.running(billingSubject))) {
+    if (age >= this.maxAgeMs && !this.outage.servesPastAge(age)) return undefined;
+    if (reloadDue(age, this.maxAgeMs, have, nowMs) && !this.loads.running(billingSubject)) {
       const at = new Date(nowMs);
       this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
     }
@@ -84,31 +84,18 @@ export class QuotaGate {
       return await this.reload(subject, now, month);
     } catch (err) {
       // The database did not answer: the last usage read this month, while it is not too old.
-      if (have && have.month === month && now.getTime() - have.at < this.staleMaxMs) return have;
+      if (have && have.month === month && now.getTime() - have.at < this.outage.staleMaxMs) return have;
       throw err;
     }
   }
 
   private reload(subject: string, now: Date, month: number): Promise<Stored> {
     return this.loads.run(subject, async () => {
-      let plan: Plan;
-      let used: Awaited<ReturnType<typeof monthToDate>>;
-      try {
-        [plan, used] = await within(Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]), OUTAGE.loadTimeoutMs, "the database");
-        this.outage.succeeded();
-      } catch (err) {
-        this.outage.failed();
-        const kept = this.stored.get(subject);
-        if (kept) {
-          const at = this.now();
-          // Once per outage, not per retry.
-          if (kept.failedAt === null || at - kept.failedAt >= OUTAGE.currentMs) {
-            console.warn(`edge: quota of ${subject}: using the last usage read, the database did not answer: ${(err as Error).message}`);
-          }
-          kept.failedAt = at;
-        }
-        throw err;
-      }
+      const [plan, used] = await this.outage.load(
+        Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]),
+        () => this.stored.get(subject),
+        `quota of ${subject}: using the last usage read`,
+      );
       const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, at: now.getTime(), month, failedAt: null };
       this.stored.set(subject, value);
       return value;

@@ -3,9 +3,10 @@
 // writes the usage still held.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { OutageWatch, ResponseCache } from "./cache.ts";
+import { ResponseCache } from "./cache.ts";
 import { OriginFetcher } from "./fetch.ts";
 import { createEdgeHandler, type EdgeDeps } from "./handler.ts";
+import { OutageWatch } from "./outage.ts";
 import { QuotaGate } from "./quota.ts";
 import { TenantDirectory } from "./tenants.ts";
 import { UsageRecorder, type UsageRecorderOptions } from "./usage.ts";
@@ -66,9 +67,9 @@ export function createEdge(config: EdgeConfig): Edge {
   const now = config.now;
   const clock = now ? () => now().getTime() : Date.now;
   // One view of whether the database answers, for tenant and quota answers alike (decision 012).
-  const outage = new OutageWatch(clock);
+  const outage = new OutageWatch(clock, config.staleIfErrorMs);
   const deps: EdgeDeps = {
-    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, config.staleIfErrorMs, outage),
+    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, outage),
     fetcher: new OriginFetcher({
       allowPrivate: config.allowPrivateOrigins,
       dnsServers: config.dnsServers,
@@ -78,7 +79,7 @@ export function createEdge(config: EdgeConfig): Edge {
     }),
     cache: new ResponseCache(config.cacheBytes),
     recorder,
-    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, config.staleIfErrorMs, outage),
+    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, outage),
     scheme: config.scheme ?? "http",
     blockedBots: (config.blockedBots ?? DEFAULT_BLOCKED_BOTS).map((b) => b.toLowerCase()).filter(Boolean),
     maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),

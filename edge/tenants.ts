@@ -7,7 +7,8 @@ import { decryptToken } from "#app/server/crypto.server.ts";
 import { connectDb } from "#app/server/db.server.ts";
 import { Domain } from "#models/domain.ts";
 import { Tenant, type TenantDoc } from "#models/tenant.ts";
-import { Coalescer, OUTAGE, OutageWatch, reloadDue, servedPastAge, within } from "./cache.ts";
+import { Coalescer } from "./cache.ts";
+import { OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
 
 export interface EdgeTenantConfig {
   doc: TenantDoc;
@@ -24,7 +25,7 @@ export interface TenantMatch {
 }
 
 /** An answer, when its load started, and when its last reload failed (null while the database answers). */
-type Entry = { value: EdgeTenantConfig | null; at: number; failedAt: number | null };
+type Entry = Reloaded & { value: EdgeTenantConfig | null; at: number };
 /** A Host header understood: the look-up key (null on the bare edge host, where the path names the tenant). */
 type Place = { key: string | null; base: string; scheme: string };
 
@@ -49,8 +50,7 @@ export class TenantDirectory {
     private readonly edgeHost: string,
     private readonly maxAgeMs = 1_000,
     private readonly now: () => number = Date.now,
-    /** How long past its age an answer is still served while the database cannot give a new one (decision 012). */
-    private readonly staleMaxMs = 600_000,
+    /** Whether the database answers, and how long past its age an answer may stand in when not (decision 012). */
     private readonly outage = new OutageWatch(now),
   ) {}
 
@@ -73,10 +73,10 @@ export class TenantDirectory {
     // Past its age an answer is served only while the database is known not to answer (decision 012): an outage does
     // not take the tenant down, and nothing can change a tenant meanwhile (the control plane writes to the same
     // database). Otherwise the request waits for the load.
-    if (age >= this.maxAgeMs && !servedPastAge(age, this.outage, this.staleMaxMs)) return undefined;
+    if (age >= this.maxAgeMs && !this.outage.servesPastAge(age)) return undefined;
     // Reloaded ahead: past half its age an answer is loaded again in the background (one load however many ask), so
     // under steady traffic it never expires and no request waits for the database; after a failure, every second.
-    if (reloadDue(age, this.maxAgeMs, cached.failedAt, now, this.lookups.running(where.key))) this.reload(where.key).catch(() => undefined);
+    if (reloadDue(age, this.maxAgeMs, cached, now) && !this.lookups.running(where.key)) this.reload(where.key).catch(() => undefined);
     return cached.value && { tenant: cached.value, path: where.path, base: where.base };
   }
 
@@ -119,7 +119,7 @@ export class TenantDirectory {
       return await this.reload(key);
     } catch (err) {
       // The database did not answer: the last answer, while it is not too old (see resolveKept).
-      if (cached && this.now() - cached.at < this.staleMaxMs) return cached.value;
+      if (cached && this.now() - cached.at < this.outage.staleMaxMs) return cached.value;
       throw new TenantLookupFailed(key, err);
     }
   }
@@ -131,23 +131,7 @@ export class TenantDirectory {
   private reload(key: string): Promise<EdgeTenantConfig | null> {
     const startedAt = this.now();
     return this.lookups.run(key, async () => {
-      let value: EdgeTenantConfig | null;
-      try {
-        value = await within(load(key), OUTAGE.loadTimeoutMs, "the database");
-        this.outage.succeeded();
-      } catch (err) {
-        this.outage.failed();
-        const kept = this.entries.get(key);
-        if (kept) {
-          const now = this.now();
-          // Once per outage, not per retry.
-          if (kept.failedAt === null || now - kept.failedAt >= OUTAGE.currentMs) {
-            console.warn(`edge: ${key}: serving the last answer, the database did not answer: ${(err as Error).message}`);
-          }
-          kept.failedAt = now;
-        }
-        throw err;
-      }
+      const value = await this.outage.load(load(key), () => this.entries.get(key), `${key}: serving the last answer`);
       // A bounded map (hostnames come from clients): past the cap, the oldest answers go first.
       this.entries.delete(key);
       while (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);

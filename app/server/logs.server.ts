@@ -4,6 +4,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { Types } from "mongoose";
 import { REQUEST_LOG_BUCKET_SPAN_MS, REQUEST_LOG_RETENTION_SECONDS, RequestLogBucket, type RequestLogBucketDoc, type RequestLogDoc } from "#models/request-log.ts";
 import type { LogsQuery } from "#app/schemas/logs.ts";
+import { escapeRegex } from "#app/utils/regex.ts";
 import type { Caller } from "./auth.server.ts";
 import { env } from "./env.server.ts";
 import { invalid } from "./http.server.ts";
@@ -32,8 +33,6 @@ export function decodeCursor(tenantId: string, cursor: string): { timestamp: Dat
   if (!/^\d+$/.test(ms ?? "") || !Types.ObjectId.isValid(hex ?? "")) throw bad();
   return { timestamp: new Date(Number(ms)), id: new Types.ObjectId(hex) };
 }
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Newest first: by timestamp, then by id. */
 const newerFirst = (a: RequestLogDoc, b: RequestLogDoc) =>
