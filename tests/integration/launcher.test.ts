@@ -16,13 +16,20 @@ afterAll(() => {
   for (const c of running) if (c.exitCode === null && c.pid) process.kill(-c.pid, "SIGKILL");
 });
 
+/**
+ * A free port below Linux's ephemeral range (32768 and up): the launcher's store listens on port 0, and a port the
+ * system handed out here and let go could be handed to the store next, clashing with the app.
+ */
 async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 interface Launched {
