@@ -2,7 +2,14 @@
 // someone pages never make a page repeat or skip an entry.
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { Types } from "mongoose";
-import { REQUEST_LOG_BUCKET_SPAN_MS, REQUEST_LOG_RETENTION_SECONDS, RequestLogBucket, type RequestLogBucketDoc, type RequestLogDoc } from "#models/request-log.ts";
+import {
+  REQUEST_LOG_BUCKET_SPAN_MS,
+  REQUEST_LOG_RETENTION_SECONDS,
+  RequestLogBucket,
+  type RequestLogBucketDoc,
+  RequestLogBucketView,
+  type RequestLogDoc,
+} from "#models/request-log.ts";
 import type { LogsQuery } from "#app/schemas/logs.ts";
 import { escapeRegex } from "#app/utils/regex.ts";
 import type { Caller } from "./auth.server.ts";
@@ -56,15 +63,17 @@ export async function listLogs(who: Caller, slug: string, q: LogsQuery) {
   const afterHex = after?.id.toHexString();
   const statusClass = q.status?.endsWith("xx") ? Number(q.status[0]) : undefined;
   const status = q.status && statusClass === undefined ? Number(q.status) : undefined;
-  const wanted = (l: RequestLogDoc): boolean => {
-    const t = l.timestamp.getTime();
+  /** Whether log i of a bucket belongs on the page (read from its columns: only the kept ones become objects). */
+  const wanted = (b: RequestLogBucketView, i: number): boolean => {
+    const t = b.timeAt(i);
     if (t < from || t > to) return false;
-    if (t === afterMs && l._id.toHexString() >= (afterHex as string)) return false;
-    if (status !== undefined && l.status !== status) return false;
-    if (statusClass !== undefined && Math.floor(l.status / 100) !== statusClass) return false;
-    if (q.cache && l.cacheStatus !== q.cache) return false;
-    if (q.kind && l.kind !== q.kind) return false;
-    return !q.path || l.path.startsWith(q.path);
+    if (t === afterMs && b.idHexAt(i) >= (afterHex as string)) return false;
+    const s = b.statusAt(i);
+    if (status !== undefined && s !== status) return false;
+    if (statusClass !== undefined && Math.floor(s / 100) !== statusClass) return false;
+    if (q.cache && b.stringAt("cacheStatus", i) !== q.cache) return false;
+    if (q.kind && b.stringAt("kind", i) !== q.kind) return false;
+    return !q.path || b.stringAt("path", i).startsWith(q.path);
   };
 
   const end: Record<string, Date> = { $gte: new Date(from) };
@@ -75,16 +84,14 @@ export async function listLogs(who: Caller, slug: string, q: LogsQuery) {
     // stops there, and a deep page (a CSV export's hundredth) does not walk every newer bucket.
     end.$lt = new Date(to + REQUEST_LOG_BUCKET_SPAN_MS);
   }
-  // With a filter, the database returns only buckets holding a log that passes it (`wanted` still decides exactly),
-  // so a filter that matches rarely costs index and document reads in the database, not round trips of buckets.
-  const match: Record<string, unknown> = {};
-  if (q.from || q.to || after) match.timestamp = { $gte: new Date(from), ...(Number.isFinite(to) ? { $lte: new Date(to) } : {}) };
-  if (status !== undefined) match.status = status;
-  if (statusClass !== undefined) match.status = { $gte: statusClass * 100, $lt: (statusClass + 1) * 100 };
-  if (q.cache) match.cacheStatus = q.cache;
-  if (q.kind) match.kind = q.kind;
-  if (q.path) match.path = { $regex: `^${escapeRegex(q.path)}` };
-  if (Object.keys(match).length) filter.logs = { $elemMatch: match };
+  // With a filter, the database returns only buckets whose distinct values include one that passes it (`wanted`
+  // decides exactly), so a filter that matches rarely costs index and document reads in the database, not round
+  // trips of buckets.
+  if (status !== undefined) filter.statusValues = status;
+  if (statusClass !== undefined) filter.statusValues = { $elemMatch: { $gte: statusClass * 100, $lt: (statusClass + 1) * 100 } };
+  if (q.cache) filter.cacheStatuses = q.cache;
+  if (q.kind) filter.kinds = q.kind;
+  if (q.path) filter.paths = { $regex: `^${escapeRegex(q.path)}` };
   const keep = q.limit + 1;
   let page: RequestLogDoc[] = [];
   // Buckets are fetched a few at a time, as many as the matches seen so far suggest the page still needs: a busy
@@ -105,7 +112,9 @@ export async function listLogs(who: Caller, slug: string, q: LogsQuery) {
       }
       read++;
       before = bucket;
-      const found = bucket.logs.filter(wanted);
+      const view = new RequestLogBucketView(bucket);
+      const found: RequestLogDoc[] = [];
+      for (let i = 0; i < view.length; i++) if (wanted(view, i)) found.push(view.logAt(i));
       if (found.length === 0) continue;
       matched += found.length;
       page = page.concat(found).sort(newerFirst).slice(0, keep);

@@ -10,6 +10,8 @@ import {
   REQUEST_LOG_BUCKET_SPAN_MS,
   REQUEST_LOG_RETENTION_SECONDS,
   RequestLogBucket,
+  RequestLogBucketBuilder,
+  type RequestLogBucketDoc,
 } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import { CACHE_STATUSES, type CacheStatus, REQUEST_KINDS, type RequestKind } from "#app/schemas/usage.ts";
@@ -179,10 +181,19 @@ export class HeldLogs {
   /** Log i as stored. */
   logAt(i: number): HeldLog["log"] {
     const k = this.head + i;
+    return { _id: this.idAt(i), timestamp: new Date(this.times[k]), ...this.fieldsAt(k) };
+  }
+
+  /** Adds log i to a bucket being built (its columns copied, no object made of its id or time). */
+  addTo(bucket: RequestLogBucketBuilder, i: number): void {
+    const k = this.head + i;
+    bucket.add(this.ids, k * 12, this.fieldsAt(k), this.times[k]);
+  }
+
+  /** The fields of the log at column position k, apart from its id and time. */
+  private fieldsAt(k: number): Omit<HeldLog["log"], "_id" | "timestamp"> {
     const code = this.codes[k];
     return {
-      _id: this.idAt(i),
-      timestamp: new Date(this.times[k]),
       method: this.methods[k],
       path: this.paths[k],
       status: this.statuses[k],
@@ -360,36 +371,30 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter): Prom
   await writeRequestLogs(batch.logs);
 }
 
-/** A request log bucket as stored (models/request-log.ts). */
-export type LogBucket = { _id: Types.ObjectId; tenant: Types.ObjectId; start: Date; end: Date; logs: HeldLog["log"][] };
-
 /**
- * The buckets a list of logs is stored in: per tenant and UTC hour, in the order the logs came, at most
- * REQUEST_LOG_BUCKET_MAX each. The same list always gives the same buckets, each named by its first log's id.
+ * The buckets a list of logs is stored in (models/request-log.ts): per tenant and UTC hour, in the order the logs
+ * came, at most REQUEST_LOG_BUCKET_MAX each. The same list always gives the same buckets, each named by its first
+ * log's id.
  */
-export function requestLogBuckets(logs: HeldLogs | readonly HeldLog[]): LogBucket[] {
+export function requestLogBuckets(logs: HeldLogs | readonly HeldLog[]): RequestLogBucketDoc[] {
   const held = logs instanceof HeldLogs ? logs : HeldLogs.from(logs);
-  const builder = new LogBucketBuilder(held);
+  const builder = new LogBucketPlanner(held);
   for (let i = 0; i < held.length; i++) builder.add(i);
   return builder.plans.map((plan) => bucketOf(held, plan));
 }
 
-/** A bucket to be: which held logs go in it (by index), and the times they span. */
-type BucketPlan = { first: number; tenant: Types.ObjectId; start: number; end: number; members: number[] };
+/** A bucket to be: which held logs go in it (by index). */
+type BucketPlan = { tenant: Types.ObjectId; members: number[] };
 
-/** The bucket a plan describes, its logs made into objects. */
-function bucketOf(logs: HeldLogs, plan: BucketPlan): LogBucket {
-  return {
-    _id: logs.idAt(plan.first),
-    tenant: plan.tenant,
-    start: new Date(plan.start),
-    end: new Date(plan.end),
-    logs: plan.members.map((i) => logs.logAt(i)),
-  };
+/** The bucket a plan describes, its logs' columns copied into it. */
+function bucketOf(logs: HeldLogs, plan: BucketPlan): RequestLogBucketDoc {
+  const bucket = new RequestLogBucketBuilder(plan.members.length, plan.tenant);
+  for (const i of plan.members) logs.addTo(bucket, i);
+  return bucket.done();
 }
 
 /** Plans the buckets of requestLogBuckets one log at a time (so that a caller may pause between logs). */
-class LogBucketBuilder {
+class LogBucketPlanner {
   readonly plans: BucketPlan[] = [];
   private readonly open = new Map<string, BucketPlan>();
   // Consecutive logs are mostly one tenant's in one hour: the last bucket is kept at hand.
@@ -417,13 +422,11 @@ class LogBucketBuilder {
       plan = this.open.get(key);
     }
     if (!plan) {
-      plan = { first: i, tenant, start: at, end: at, members: [] };
+      plan = { tenant, members: [] };
       this.open.set(key, plan);
       this.plans.push(plan);
     }
     plan.members.push(i);
-    if (at < plan.start) plan.start = at;
-    if (at > plan.end) plan.end = at;
     if (plan.members.length === REQUEST_LOG_BUCKET_MAX) {
       this.open.delete(key);
       this.last = undefined;
@@ -435,24 +438,26 @@ class LogBucketBuilder {
   }
 }
 
+/** Logs per insert: a few full buckets, built and serialised in well under a millisecond (mostly byte copies). */
+const LOGS_PER_INSERT = 1_000;
+
 /**
  * Stores request logs, each at most once: a retried write finds the buckets it stored before under the same ids.
- * Buckets go in slices of about REQUEST_LOG_BUCKET_MAX logs, made into objects a slice at a time: serialising one
- * holds the event loop for about a millisecond (the edge answers requests between slices), where one insert of a
- * whole 2-second batch could hold it for tens.
+ * Buckets are built and inserted a slice at a time, so the edge answers requests between slices where one insert of
+ * a whole 2-second batch would hold the event loop.
  */
 export async function writeRequestLogs(logs: HeldLogs | readonly HeldLog[]): Promise<void> {
   const held = logs instanceof HeldLogs ? logs : HeldLogs.from(logs);
   // Grouped 2,000 logs at a time, letting the edge answer requests in between.
-  const builder = new LogBucketBuilder(held);
+  const builder = new LogBucketPlanner(held);
   for (let i = 0; i < held.length; i++) {
     if (i > 0 && i % 2_000 === 0) await new Promise((resolve) => setImmediate(resolve));
     builder.add(i);
   }
   const plans = builder.plans;
   for (let i = 0; i < plans.length; ) {
-    const slice: LogBucket[] = [];
-    for (let n = 0; i < plans.length && n < REQUEST_LOG_BUCKET_MAX; i++) {
+    const slice: RequestLogBucketDoc[] = [];
+    for (let n = 0; i < plans.length && n < LOGS_PER_INSERT; i++) {
       slice.push(bucketOf(held, plans[i]));
       n += plans[i].members.length;
     }

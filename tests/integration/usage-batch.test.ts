@@ -7,7 +7,7 @@ import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { REQUEST_LOG_BUCKET_MAX, RequestLogBucket } from "#models/request-log.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
-import { countLogs, storedLogs } from "#tests/support/request-logs.ts";
+import { countLogs, logsOf, storedLogs } from "#tests/support/request-logs.ts";
 
 beforeAll(resetDb);
 
@@ -72,12 +72,13 @@ describe("recordBatch", () => {
 
     const buckets = requestLogBuckets(batch.logs);
     expect(REQUEST_LOG_BUCKET_MAX).toBe(250);
-    expect(buckets.map((b) => ({ _id: b._id, tenant: b.tenant, start: b.start, end: b.end, logs: b.logs.length }))).toEqual([
+    expect(buckets.map((b) => ({ _id: b._id, tenant: b.tenant, start: b.start, end: b.end, logs: b.count }))).toEqual([
       ...Array.from({ length: 10 }, (_, k) => ({ _id: ids[k * 250], tenant: big._id, start: ms(k * 250), end: ms(k * 250 + 249), logs: 250 })),
       { _id: ids[2_500], tenant: big._id, start: ms(3_600_000), end: ms(3_600_000), logs: 1 },
       { _id: ids[2_501], tenant: other._id, start: ms(0), end: ms(0), logs: 1 },
     ]);
     expect(requestLogBuckets(batch.logs)).toEqual(buckets);
+    expect(logsOf(buckets)).toEqual(batch.logs.toArray().map((h) => h.log));
 
     // The first buckets land, the rest do not: as if the write failed in the middle; then it is retried twice.
     await RequestLogBucket.collection.insertMany(buckets.slice(0, 3));
@@ -100,7 +101,7 @@ describe("recordBatch", () => {
     const batch = new UsageBatch();
     for (const [owner, h] of [[a, 0], [b, 0], [a, 0], [a, 1], [aAgain, 0], [b, 1]] as const) batch.add(owner, hour(h), true);
     const ids = batch.logs.toArray().map((l) => l.log._id);
-    expect(requestLogBuckets(batch.logs).map((k) => ({ _id: k._id, tenant: k.tenant.toHexString(), logs: k.logs.map((l) => l._id) }))).toEqual([
+    expect(requestLogBuckets(batch.logs).map((k) => ({ _id: k._id, tenant: k.tenant.toHexString(), logs: logsOf([k]).map((l) => l._id) }))).toEqual([
       { _id: ids[0], tenant: a._id.toHexString(), logs: [ids[0], ids[2], ids[4]] },
       { _id: ids[1], tenant: b._id.toHexString(), logs: [ids[1]] },
       { _id: ids[3], tenant: a._id.toHexString(), logs: [ids[3]] },
