@@ -4,7 +4,7 @@
 // first attempt landed counts nothing twice; new traffic meanwhile goes into a new batch. Memory stays bounded: past
 // `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped).
 import { randomBytes } from "node:crypto";
-import { recordBatch, UsageBatch, type BatchWriter, type RequestEvent, type UsageOwner } from "#app/server/traffic.server.ts";
+import { type BatchWriter, type HeldLogs, recordBatch, type RequestEvent, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 
 export interface UsageRecorderOptions {
   intervalMs?: number;
@@ -21,6 +21,8 @@ type Held = { batch: UsageBatch; seq: number };
 export class UsageRecorder {
   private current = new UsageBatch();
   private held: Held | null = null;
+  /** The logs of the last batch written, emptied, for the next batch to reuse. */
+  private spareLogs: HeldLogs | undefined;
   private seq = 0;
   private readonly writerId = `edge-${randomBytes(6).toString("hex")}`;
   private timer: NodeJS.Timeout | null = null;
@@ -82,12 +84,15 @@ export class UsageRecorder {
     if (!this.held) {
       if (this.current.empty) return;
       this.held = { batch: this.current, seq: ++this.seq };
-      this.current = new UsageBatch();
+      this.current = new UsageBatch(this.spareLogs);
+      this.spareLogs = undefined;
     }
     const { batch, seq } = this.held;
     try {
       await this.write(batch, { id: this.writerId, seq });
       this.held = null;
+      batch.logs.clear();
+      this.spareLogs = batch.logs;
       this.failures = 0;
       this.retryAt = 0;
     } catch (err) {

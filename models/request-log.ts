@@ -69,6 +69,29 @@ function bufferOf(b: Bytes): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A string field's distinct values in a bucket being built, and each log's index into them. */
+class Dictionary {
+  readonly values = new Map<string, number>();
+  readonly at: Buffer;
+  // Consecutive logs mostly share their values: the last one is kept at hand.
+  private last: string | undefined;
+  private lastIx = 0;
+
+  constructor(capacity: number) {
+    this.at = Buffer.alloc(capacity);
+  }
+
+  put(k: number, value: string): void {
+    if (value !== this.last) {
+      let ix = this.values.get(value);
+      if (ix === undefined) this.values.set(value, (ix = this.values.size));
+      this.last = value;
+      this.lastIx = ix;
+    }
+    this.at[k] = this.lastIx;
+  }
+}
+
 /**
  * Builds one bucket's document, a log at a time. The capacity is the number of logs it will hold (the columns are
  * allocated once); `done` returns the document.
@@ -83,8 +106,10 @@ export class RequestLogBucketBuilder {
   private readonly sizes: Buffer;
   private readonly durations: Buffer;
   private readonly statusValues = new Set<number>();
-  private readonly values: Record<StringField, Map<string, number>> = { method: new Map(), path: new Map(), cacheStatus: new Map(), kind: new Map() };
-  private readonly indexes: Record<StringField, Buffer>;
+  private readonly methods: Dictionary;
+  private readonly paths: Dictionary;
+  private readonly cacheStatuses: Dictionary;
+  private readonly kinds: Dictionary;
 
   constructor(
     private readonly capacity: number,
@@ -96,25 +121,28 @@ export class RequestLogBucketBuilder {
     this.statuses = Buffer.alloc(capacity * WIDTH.statuses);
     this.sizes = Buffer.alloc(capacity * WIDTH.sizes);
     this.durations = Buffer.alloc(capacity * WIDTH.durations);
-    this.indexes = { method: Buffer.alloc(capacity), path: Buffer.alloc(capacity), cacheStatus: Buffer.alloc(capacity), kind: Buffer.alloc(capacity) };
+    this.methods = new Dictionary(capacity);
+    this.paths = new Dictionary(capacity);
+    this.cacheStatuses = new Dictionary(capacity);
+    this.kinds = new Dictionary(capacity);
   }
 
   /** Adds a log: its id is the 12 bytes of `id` from `idOffset`. */
   add(id: Uint8Array, idOffset: number, log: Omit<RequestLogDoc, "_id" | "timestamp">, time: number): void {
     const k = this.n;
     if (k === this.capacity) throw new RangeError("the bucket is full");
-    this.ids.set(id.subarray(idOffset, idOffset + WIDTH.ids), k * WIDTH.ids);
+    // Byte by byte: a subarray per log would cost more than the copy.
+    const ids = this.ids;
+    for (let b = 0, to = k * WIDTH.ids; b < WIDTH.ids; b++) ids[to + b] = id[idOffset + b];
     this.times.writeDoubleLE(time, k * WIDTH.times);
     this.statuses.writeUInt16LE(log.status, k * WIDTH.statuses);
     this.sizes.writeDoubleLE(log.bytes, k * WIDTH.sizes);
     this.durations.writeDoubleLE(log.durationMs, k * WIDTH.durations);
     this.statusValues.add(log.status);
-    for (const field of STRING_FIELDS) {
-      const values = this.values[field];
-      let ix = values.get(log[field]);
-      if (ix === undefined) values.set(log[field], (ix = values.size));
-      this.indexes[field][k] = ix;
-    }
+    this.methods.put(k, log.method);
+    this.paths.put(k, log.path);
+    this.cacheStatuses.put(k, log.cacheStatus);
+    this.kinds.put(k, log.kind);
     if (time < this.start) this.start = time;
     if (time > this.end) this.end = time;
     this.n = k + 1;
@@ -135,14 +163,14 @@ export class RequestLogBucketBuilder {
       sizes: this.sizes,
       durations: this.durations,
       statusValues: [...this.statusValues],
-      methods: [...this.values.method.keys()],
-      paths: [...this.values.path.keys()],
-      cacheStatuses: [...this.values.cacheStatus.keys()],
-      kinds: [...this.values.kind.keys()],
-      methodIx: this.indexes.method,
-      pathIx: this.indexes.path,
-      cacheIx: this.indexes.cacheStatus,
-      kindIx: this.indexes.kind,
+      methods: [...this.methods.values.keys()],
+      paths: [...this.paths.values.keys()],
+      cacheStatuses: [...this.cacheStatuses.values.keys()],
+      kinds: [...this.kinds.values.keys()],
+      methodIx: this.methods.at,
+      pathIx: this.paths.at,
+      cacheIx: this.cacheStatuses.at,
+      kindIx: this.kinds.at,
     };
   }
 }

@@ -6,7 +6,7 @@ import { recordBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
-import { countLogs } from "#tests/support/request-logs.ts";
+import { countLogs, storedLogs } from "#tests/support/request-logs.ts";
 
 beforeEach(resetDb);
 
@@ -40,6 +40,25 @@ describe("UsageRecorder", () => {
     expect(rec.unwritten("user:rec", new Date(0))).toEqual({ requests: 0, bytes: 0 });
     await rec.flush();
     expect(await usageOf(o)).toEqual({ requests: 30, bytes: 30_435, hits: 20, misses: 10, logs: 30 });
+  });
+
+  it("writes every log of consecutive batches once, the later batches reusing the columns of the written ones", async () => {
+    const o = owner();
+    const rec = new UsageRecorder();
+    const paths: string[] = [];
+    for (const [round, n] of [1_200, 40, 2_600, 0, 7].entries()) {
+      for (let i = 0; i < n; i++) {
+        paths.push(`/r${round}/${i}.png`);
+        rec.record(o, { ...ev(1), path: paths[paths.length - 1] });
+      }
+      await rec.flush();
+      expect(await countLogs(o._id)).toBe(paths.length);
+    }
+    await rec.stop();
+    const stored = await storedLogs(o._id);
+    expect(new Set(stored.map((l) => l._id.toHexString())).size).toBe(paths.length);
+    expect(stored.map((l) => l.path).sort()).toEqual([...paths].sort());
+    expect((await usageOf(o)).requests).toBe(paths.length);
   });
 
   it("retries a failed write with the same batch and counts it once, even when the failed attempt had landed", async () => {

@@ -158,6 +158,22 @@ describe("HeldLogs", () => {
     expect(held.length).toBe(0);
   });
 
+  it("is emptied for reuse by a new batch, which then holds only its own logs under new ids", () => {
+    const held = new HeldLogs();
+    for (let i = 0; i < 1_500; i++) held.push(tenantA, log(i));
+    const firstIds = new Set(held.toArray().map((h) => h.log._id.toHexString()));
+    expect(() => new UsageBatch(held)).toThrow("a batch starts with no logs");
+    held.clear();
+    expect(held.length).toBe(0);
+    expect(held.at(0)).toBeUndefined();
+    const batch = new UsageBatch(held);
+    expect(batch.logs).toBe(held);
+    expect(batch.empty).toBe(true);
+    for (let i = 0; i < 3; i++) batch.add(owner, { ...log(i), path: `/again${i}.png` }, true);
+    expect(held.toArray().map((h) => [h.tenant, h.log.path])).toEqual([0, 1, 2].map((i) => [owner._id, `/again${i}.png`]));
+    expect(held.toArray().some((h) => firstIds.has(h.log._id.toHexString()))).toBe(false);
+  });
+
   it("matches an array of the same logs through interleaved adds, drops and growth", () => {
     const held = new HeldLogs();
     const model: Array<{ path: string; id: string }> = [];
