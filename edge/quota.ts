@@ -15,7 +15,27 @@ export interface QuotaRefusal {
   message: string;
 }
 
-type Stored = Reloaded & { plan: Plan; requests: number; bytes: number; at: number; month: number };
+type Usage = { requests: number; bytes: number };
+
+/**
+ * A subject's plan and month-to-date usage as read from the database, with what this edge had written of that
+ * month when the read began (`written`): usage it writes later is added from the recorder, so a batch moving from
+ * unwritten to written is never lost from the count between two reads.
+ */
+type Stored = Reloaded & Usage & {
+  plan: Plan;
+  written: Usage;
+  /**
+   * False when a batch write of this edge was in flight during the read, so the read may or may not hold it: it
+   * is then counted twice (refusing early rather than serving past the quota) until a read soon after settles it.
+   */
+  settled: boolean;
+  at: number;
+  month: number;
+};
+
+/** An unsettled read is read again once this old. */
+const UNSETTLED_MAX_AGE_MS = 100;
 
 
 export class QuotaGate {
@@ -49,7 +69,8 @@ export class QuotaGate {
     // As the tenant directory does: reloaded ahead from half its age, so under steady traffic no request waits for
     // the database; past its age used only while the database is known not to answer (decision 012).
     if (age >= this.maxAgeMs && !this.outage.servesPastAge(age)) return undefined;
-    if (reloadDue(age, this.maxAgeMs, have, nowMs) && !this.loads.running(billingSubject)) {
+    const due = reloadDue(age, this.maxAgeMs, have, nowMs) || (!have.settled && age >= UNSETTLED_MAX_AGE_MS);
+    if (due && !this.loads.running(billingSubject)) {
       const at = new Date(nowMs);
       this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
     }
@@ -65,8 +86,9 @@ export class QuotaGate {
     const limits = PLANS[s.plan];
     if (!limits.hardQuota) return null;
     const pending = this.recorder.unwritten(billingSubject, month.start);
-    const requests = s.requests + pending.requests;
-    const bytes = s.bytes + pending.bytes;
+    const written = this.recorder.written(billingSubject, month.start);
+    const requests = s.requests + (written.requests - s.written.requests) + pending.requests;
+    const bytes = s.bytes + (written.bytes - s.written.bytes) + pending.bytes;
     const over = requests >= limits.requests ? "requests" : bytes >= limits.bandwidthBytes ? "bandwidth" : null;
     if (!over) return null;
     const resetsAt = month.end;
@@ -91,12 +113,15 @@ export class QuotaGate {
 
   private reload(subject: string, now: Date, month: number): Promise<Stored> {
     return this.loads.run(subject, async () => {
+      const generation = this.recorder.writeGeneration;
+      const written = this.recorder.written(subject, new Date(month));
       const [plan, used] = await this.outage.load(
         Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]),
         () => this.stored.get(subject),
         `quota of ${subject}: using the last usage read`,
       );
-      const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, at: now.getTime(), month, failedAt: null };
+      const settled = generation % 2 === 0 && generation === this.recorder.writeGeneration;
+      const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, written, settled, at: now.getTime(), month, failedAt: null };
       this.stored.set(subject, value);
       return value;
     }).promise;

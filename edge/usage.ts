@@ -30,6 +30,13 @@ export class UsageRecorder {
   private failures = 0;
   private retryAt = 0;
   droppedLogs = 0;
+  /**
+   * Counts the starts and ends of batch writes: odd while one is in flight. A reader of the database that sees the
+   * same even number before and after its read knows its read holds exactly the batches `written` counts.
+   */
+  writeGeneration = 0;
+  /** Requests and bytes this recorder has written, per UTC month (by its start, epoch ms) and billing subject. */
+  private readonly writtenTotals = new Map<number, Map<string, { requests: number; bytes: number }>>();
 
   private readonly intervalMs: number;
   private readonly logSampleRate: number;
@@ -49,6 +56,12 @@ export class UsageRecorder {
     const keepLog = this.logSampleRate >= 1 || this.random() < this.logSampleRate;
     this.current.add(owner, event, keepLog);
     if (keepLog) this.boundLogs();
+  }
+
+  /** Requests and bytes this recorder has written for a billing subject in the UTC month starting at `monthStart`. */
+  written(billingSubject: string, monthStart: Date): { requests: number; bytes: number } {
+    const w = this.writtenTotals.get(monthStart.getTime())?.get(billingSubject);
+    return { requests: w?.requests ?? 0, bytes: w?.bytes ?? 0 };
   }
 
   /** Requests and bytes recorded for a billing subject since `from` that are not in the database yet. */
@@ -88,14 +101,18 @@ export class UsageRecorder {
       this.spareLogs = undefined;
     }
     const { batch, seq } = this.held;
+    this.writeGeneration++;
     try {
       await this.write(batch, { id: this.writerId, seq });
+      this.addWritten(batch);
+      this.writeGeneration++;
       this.held = null;
       batch.logs.clear();
       this.spareLogs = batch.logs;
       this.failures = 0;
       this.retryAt = 0;
     } catch (err) {
+      this.writeGeneration++;
       this.failures++;
       this.retryAt = Date.now() + Math.min(30_000, 500 * 2 ** (this.failures - 1));
       console.warn(`edge: usage write failed (attempt ${this.failures}, ${batch.requests} requests held): ${(err as Error).message}`);
@@ -124,6 +141,23 @@ export class UsageRecorder {
         await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, until - Date.now()))));
       }
     }
+  }
+
+  private addWritten(batch: UsageBatch): void {
+    for (const d of batch.days.values()) {
+      const month = Date.UTC(d.day.getUTCFullYear(), d.day.getUTCMonth(), 1);
+      let subjects = this.writtenTotals.get(month);
+      if (!subjects) this.writtenTotals.set(month, (subjects = new Map()));
+      const w = subjects.get(d.tenant.billingSubject);
+      if (w) {
+        w.requests += d.requests;
+        w.bytes += d.bytes;
+      } else subjects.set(d.tenant.billingSubject, { requests: d.requests, bytes: d.bytes });
+    }
+    // Quotas look at the current month: months before the previous one of the newest written are let go of.
+    const newest = Math.max(...this.writtenTotals.keys());
+    const keepFrom = Date.UTC(new Date(newest).getUTCFullYear(), new Date(newest).getUTCMonth() - 1, 1);
+    for (const month of this.writtenTotals.keys()) if (month < keepFrom) this.writtenTotals.delete(month);
   }
 
   pendingRequests(): number {

@@ -2,6 +2,7 @@
 // month (UTC), counting what the edge has not written yet; pro keeps serving; last month does not count.
 import { Types } from "mongoose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { recordBatch } from "#app/server/traffic.server.ts";
 import { QuotaGate } from "#edge/quota.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { Account } from "#models/account.ts";
@@ -75,5 +76,53 @@ describe("QuotaGate", () => {
         message: "Monthly requests quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
       }),
     );
+  });
+
+  it("keeps counting a batch once it is written, before the database is read again", async () => {
+    await usage("user:flush", "2026-11-02", 499_990, 1_000);
+    const recorder = new UsageRecorder();
+    const gate = new QuotaGate(recorder, 5_000, () => now.getTime());
+    expect(await gate.check("user:flush")).toBeNull();
+    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:flush", ownerId: "q" };
+    for (let i = 0; i < 10; i++) recorder.record(owner, event);
+    expect((await gate.check("user:flush"))?.message).toMatch(/^Monthly requests quota/);
+    // The batch moves from unwritten to the database; the usage read before it is still the one kept.
+    await recorder.flush();
+    expect(recorder.unwritten("user:flush", new Date(0))).toEqual({ requests: 0, bytes: 0 });
+    expect(recorder.written("user:flush", new Date("2026-11-01T00:00:00.000Z"))).toEqual({ requests: 10, bytes: 10 });
+    expect(gate.checkKept("user:flush")?.message).toMatch(/^Monthly requests quota/);
+    expect((await DailyUsage.aggregate([{ $match: { billingSubject: "user:flush" } }, { $group: { _id: null, n: { $sum: "$requests" } } }]))[0].n).toBe(500_000);
+  });
+
+  it("counts a batch written during a read at most twice, refusing early rather than late, until a read soon after settles it", async () => {
+    await usage("user:race", "2026-11-02", 499_980, 1_000);
+    let landed = () => {};
+    const hasLanded = new Promise<void>((resolve) => (landed = resolve));
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The batch lands in the database, but the write is not over yet when the quota is read.
+    const recorder = new UsageRecorder({
+      write: async (batch, writer) => {
+        await recordBatch(batch, writer);
+        landed();
+        await released;
+      },
+    });
+    let clock = now.getTime();
+    const gate = new QuotaGate(recorder, 5_000, () => clock);
+    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:race", ownerId: "q" };
+    for (let i = 0; i < 10; i++) recorder.record(owner, event);
+    const flushing = recorder.flush();
+    await hasLanded;
+    // Read while the write is in flight: 499,990 stored (the batch included) and the batch still held, 500,000.
+    expect((await gate.check("user:race"))?.message).toMatch(/^Monthly requests quota/);
+    release();
+    await flushing;
+    expect(gate.checkKept("user:race")?.message).toMatch(/^Monthly requests quota/);
+    // 100 ms on, the read is made again with no write in flight: 499,990, which is under the quota.
+    clock += 100;
+    await vi.waitFor(() => expect(gate.checkKept("user:race")).toBeNull());
+    clock += 2_000;
+    expect(gate.checkKept("user:race")).toBeNull();
   });
 });
