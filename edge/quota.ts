@@ -69,7 +69,8 @@ export class QuotaGate {
     // As the tenant directory does: reloaded ahead from half its age, so under steady traffic no request waits for
     // the database; past its age used only while the database is known not to answer (decision 012).
     if (age >= this.maxAgeMs && !this.outage.servesPastAge(age)) return undefined;
-    const due = reloadDue(age, this.maxAgeMs, have, nowMs) || (!have.settled && age >= UNSETTLED_MAX_AGE_MS);
+    // An unsettled read is read again soon, unless a reload failed since (then the outage's retry spacing holds).
+    const due = reloadDue(age, this.maxAgeMs, have, nowMs) || (!have.settled && have.failedAt === null && age >= UNSETTLED_MAX_AGE_MS);
     if (due && !this.loads.running(billingSubject)) {
       const at = new Date(nowMs);
       this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
@@ -87,8 +88,9 @@ export class QuotaGate {
     if (!limits.hardQuota) return null;
     const pending = this.recorder.unwritten(billingSubject, month.start);
     const written = this.recorder.written(billingSubject, month.start);
-    const requests = s.requests + (written.requests - s.written.requests) + pending.requests;
-    const bytes = s.bytes + (written.bytes - s.written.bytes) + pending.bytes;
+    // (Never less than what was read: written totals of an old month may have been let go of since.)
+    const requests = s.requests + Math.max(0, written.requests - s.written.requests) + pending.requests;
+    const bytes = s.bytes + Math.max(0, written.bytes - s.written.bytes) + pending.bytes;
     const over = requests >= limits.requests ? "requests" : bytes >= limits.bandwidthBytes ? "bandwidth" : null;
     if (!over) return null;
     const resetsAt = month.end;

@@ -11,12 +11,13 @@ export interface UsageRecorderOptions {
   /** Share of requests that keep a request log, 0–1. */
   logSampleRate?: number;
   maxHeldLogs?: number;
-  /** Writes one batch (the real `recordBatch` unless a test wraps it). */
-  write?: (batch: UsageBatch, writer: BatchWriter) => Promise<void>;
+  /** Writes one batch (the real `recordBatch` unless a test wraps it), calling `counted` once its daily usage is in. */
+  write?: (batch: UsageBatch, writer: BatchWriter, counted: () => void) => Promise<void>;
   random?: () => number;
 }
 
-type Held = { batch: UsageBatch; seq: number };
+/** A batch being written (or to be retried): `counted` once its daily usage is in the database. */
+type Held = { batch: UsageBatch; seq: number; counted: boolean };
 
 export class UsageRecorder {
   private current = new UsageBatch();
@@ -31,8 +32,9 @@ export class UsageRecorder {
   private retryAt = 0;
   droppedLogs = 0;
   /**
-   * Counts the starts and ends of batch writes: odd while one is in flight. A reader of the database that sees the
-   * same even number before and after its read knows its read holds exactly the batches `written` counts.
+   * Counts the starts and ends of writes of batches' daily usage: odd while one is in flight. A reader of daily usage
+   * that sees the same even number before and after its read knows its read holds exactly the batches `written`
+   * counts.
    */
   writeGeneration = 0;
   /** Requests and bytes this recorder has written, per UTC month (by its start, epoch ms) and billing subject. */
@@ -41,7 +43,7 @@ export class UsageRecorder {
   private readonly intervalMs: number;
   private readonly logSampleRate: number;
   private readonly maxHeldLogs: number;
-  private readonly write: (batch: UsageBatch, writer: BatchWriter) => Promise<void>;
+  private readonly write: (batch: UsageBatch, writer: BatchWriter, counted: () => void) => Promise<void>;
   private readonly random: () => number;
 
   constructor(opts: UsageRecorderOptions = {}) {
@@ -68,7 +70,8 @@ export class UsageRecorder {
   unwritten(billingSubject: string, from: Date): { requests: number; bytes: number } {
     let requests = 0;
     let bytes = 0;
-    for (const batch of [this.current, this.held?.batch]) {
+    // A held batch whose daily usage is in (its path usage or logs failed) counts as written, not here.
+    for (const batch of [this.current, this.held && !this.held.counted ? this.held.batch : undefined]) {
       if (!batch) continue;
       for (const d of batch.days.values()) {
         if (d.tenant.billingSubject !== billingSubject || d.day < from) continue;
@@ -96,23 +99,38 @@ export class UsageRecorder {
     if (this.held && Date.now() < this.retryAt) return;
     if (!this.held) {
       if (this.current.empty) return;
-      this.held = { batch: this.current, seq: ++this.seq };
+      this.held = { batch: this.current, seq: ++this.seq, counted: false };
       this.current = new UsageBatch(this.spareLogs);
       this.spareLogs = undefined;
     }
-    const { batch, seq } = this.held;
-    this.writeGeneration++;
+    const held = this.held;
+    const { batch, seq } = held;
+    // The generation is odd from the start of the attempt until its daily usage is in (or the attempt failed).
+    let open = !held.counted;
+    if (open) this.writeGeneration++;
+    const counted = () => {
+      if (!held.counted) {
+        held.counted = true;
+        this.addWritten(batch);
+      }
+      if (open) {
+        open = false;
+        this.writeGeneration++;
+      }
+    };
     try {
-      await this.write(batch, { id: this.writerId, seq });
-      this.addWritten(batch);
-      this.writeGeneration++;
+      await this.write(batch, { id: this.writerId, seq }, counted);
+      counted();
       this.held = null;
       batch.logs.clear();
       this.spareLogs = batch.logs;
       this.failures = 0;
       this.retryAt = 0;
     } catch (err) {
-      this.writeGeneration++;
+      if (open) {
+        open = false;
+        this.writeGeneration++;
+      }
       this.failures++;
       this.retryAt = Date.now() + Math.min(30_000, 500 * 2 ** (this.failures - 1));
       console.warn(`edge: usage write failed (attempt ${this.failures}, ${batch.requests} requests held): ${(err as Error).message}`);

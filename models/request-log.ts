@@ -192,12 +192,19 @@ export class RequestLogBucketView {
     this.statuses = bufferOf(doc.statuses);
     this.sizes = bufferOf(doc.sizes);
     this.durations = bufferOf(doc.durations);
-    const strings = {} as Record<StringField, { values: string[]; at: Buffer }>;
-    for (const field of STRING_FIELDS) strings[field] = { values: doc[VALUES[field]], at: bufferOf(doc[INDEXES[field]]) };
-    this.strings = strings;
+    const wrong = (column: string) => new Error(`request log bucket ${doc._id}: ${column} does not match its ${this.length} logs`);
     for (const [column, width] of Object.entries(WIDTH)) {
-      if (this[column as keyof typeof WIDTH].length !== this.length * width) throw new Error(`request log bucket ${doc._id}: ${column} has the wrong length`);
+      if (this[column as keyof typeof WIDTH].length !== this.length * width) throw wrong(column);
     }
+    const strings = {} as Record<StringField, { values: string[]; at: Buffer }>;
+    for (const field of STRING_FIELDS) {
+      const values = doc[VALUES[field]];
+      const at = bufferOf(doc[INDEXES[field]]);
+      // Every index names one of the values, so reading a log never meets a missing string.
+      if (at.length !== this.length || at.some((ix) => ix >= values.length)) throw wrong(INDEXES[field]);
+      strings[field] = { values, at };
+    }
+    this.strings = strings;
   }
 
   /** Epoch ms of log i. */

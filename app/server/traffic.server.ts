@@ -352,8 +352,11 @@ export interface BatchWriter {
   seq: number;
 }
 
-/** Writes a batch: daily usage and path usage as $inc upserts, logs inserted (each at most once). */
-export async function recordBatch(batch: UsageBatch, writer?: BatchWriter): Promise<void> {
+/**
+ * Writes a batch: daily usage and path usage as $inc upserts, logs inserted (each at most once). `counted` is called
+ * once the daily usage is written (what quotas read), before the path usage and the logs.
+ */
+export async function recordBatch(batch: UsageBatch, writer?: BatchWriter, counted?: () => void): Promise<void> {
   if (batch.empty) return;
   await connectDb();
   const seqField = writer ? `flushSeq.${writer.id}` : undefined;
@@ -374,6 +377,7 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter): Prom
     })),
     seqField && writer ? (filter) => alreadyApplied(DailyUsage, filter, seqField, writer.seq) : undefined,
   );
+  counted?.();
   await upsertAll(
     DailyPathUsage,
     [...batch.days.values()].flatMap((d) => [...d.paths.values()]).map((p) => ({

@@ -3,6 +3,7 @@
 import { Types } from "mongoose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { recordBatch } from "#app/server/traffic.server.ts";
+import { OutageWatch, type Reloaded } from "#edge/outage.ts";
 import { QuotaGate } from "#edge/quota.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { Account } from "#models/account.ts";
@@ -15,6 +16,22 @@ const now = new Date("2026-11-29T12:00:00.000Z");
 const usage = (subject: string, day: string, requests: number, bytes: number) =>
   DailyUsage.create({ tenant: new Types.ObjectId(), slug: "q", billingSubject: subject, ownerId: "q", day: new Date(`${day}T00:00:00.000Z`), requests, bytes });
 const event = { timestamp: now, method: "GET", path: "/a.png", status: 200, bytes: 1, cacheStatus: "HIT" as const, kind: "asset" as const, durationMs: 1 };
+
+/** A recorder whose writes land in the database and then stay open until released. */
+function heldOpenRecorder() {
+  let landed = () => {};
+  const hasLanded = new Promise<void>((resolve) => (landed = resolve));
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const recorder = new UsageRecorder({
+    write: async (batch, writer) => {
+      await recordBatch(batch, writer);
+      landed();
+      await released;
+    },
+  });
+  return { recorder, hasLanded, release: () => release() };
+}
 
 describe("QuotaGate", () => {
   it("refuses a free subject once its stored and unwritten requests reach the monthly quota", async () => {
@@ -96,18 +113,8 @@ describe("QuotaGate", () => {
 
   it("counts a batch written during a read at most twice, refusing early rather than late, until a read soon after settles it", async () => {
     await usage("user:race", "2026-11-02", 499_980, 1_000);
-    let landed = () => {};
-    const hasLanded = new Promise<void>((resolve) => (landed = resolve));
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
     // The batch lands in the database, but the write is not over yet when the quota is read.
-    const recorder = new UsageRecorder({
-      write: async (batch, writer) => {
-        await recordBatch(batch, writer);
-        landed();
-        await released;
-      },
-    });
+    const { recorder, hasLanded, release } = heldOpenRecorder();
     let clock = now.getTime();
     const gate = new QuotaGate(recorder, 5_000, () => clock);
     const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:race", ownerId: "q" };
@@ -124,5 +131,53 @@ describe("QuotaGate", () => {
     await vi.waitFor(() => expect(gate.checkKept("user:race")).toBeNull());
     clock += 2_000;
     expect(gate.checkKept("user:race")).toBeNull();
+  });
+
+  it("reads an unsettled usage again no sooner than the outage's retry spacing once a reload failed", async () => {
+    await usage("user:down", "2026-11-02", 10, 1_000);
+    let clock = now.getTime();
+    // The database goes away when told to: every load through the outage watch then fails at once.
+    let down = false;
+    let loads = 0;
+    class Switchable extends OutageWatch {
+      override load<T>(work: Promise<T>, kept: () => Reloaded | undefined, warning: string): Promise<T> {
+        loads++;
+        if (!down) return super.load(work, kept, warning);
+        work.catch(() => undefined);
+        return super.load(Promise.reject(new Error("connection refused")), kept, warning);
+      }
+    }
+    const { recorder, hasLanded, release } = heldOpenRecorder();
+    const gate = new QuotaGate(recorder, 5_000, () => clock, new Switchable(() => clock));
+    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:down", ownerId: "q" };
+    recorder.record(owner, event);
+    const flushing = recorder.flush();
+    await hasLanded;
+    // Read while a write is in flight: unsettled.
+    expect(await gate.check("user:down")).toBeNull();
+    expect(loads).toBe(1);
+    release();
+    await flushing;
+    const warn = console.warn;
+    console.warn = () => undefined;
+    try {
+      down = true;
+      clock += 100;
+      expect(gate.checkKept("user:down")).toBeNull();
+      await vi.waitFor(() => expect(loads).toBe(2));
+      await new Promise((r) => setTimeout(r, 20));
+      // Requests keep coming: the failed reload is not tried again for a second.
+      for (let i = 0; i < 50; i++) {
+        clock += 10;
+        expect(gate.checkKept("user:down")).toBeNull();
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(loads).toBe(2);
+      clock += 500;
+      expect(gate.checkKept("user:down")).toBeNull();
+      await vi.waitFor(() => expect(loads).toBe(3));
+    } finally {
+      console.warn = warn;
+    }
   });
 });

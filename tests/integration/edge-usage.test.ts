@@ -61,6 +61,54 @@ describe("UsageRecorder", () => {
     expect((await usageOf(o)).requests).toBe(paths.length);
   });
 
+  it("keeps traffic recorded during a write that fails after its daily usage landed, counts that usage as written once, and stores every log once", async () => {
+    const o = owner();
+    let attempts = 0;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let landed = () => {};
+    const hasLanded = new Promise<void>((resolve) => (landed = resolve));
+    const warn = console.warn;
+    console.warn = () => undefined;
+    try {
+      const rec = new UsageRecorder({
+        write: async (batch, writer, counted) => {
+          attempts++;
+          if (attempts === 1) {
+            // Daily usage and logs land, the write is held open while traffic arrives, then its reply is lost.
+            await recordBatch(batch, writer, counted);
+            landed();
+            await released;
+            throw new Error("connection reset");
+          }
+          await recordBatch(batch, writer, counted);
+        },
+      });
+      const month = new Date(Date.UTC(2026, 10, 1));
+      for (let i = 0; i < 300; i++) rec.record(o, { ...ev(1), path: `/first/${i}.png` });
+      const first = rec.flush();
+      await hasLanded;
+      for (let i = 0; i < 20; i++) rec.record(o, { ...ev(1), path: `/during/${i}.png` });
+      // The first batch's daily usage is in: counted as written, not as unwritten; the new traffic is unwritten.
+      expect(rec.written("user:rec", month)).toEqual({ requests: 300, bytes: 300 });
+      expect(rec.unwritten("user:rec", month)).toEqual({ requests: 20, bytes: 20 });
+      release();
+      await expect(first).rejects.toThrow("connection reset");
+      expect(rec.unwritten("user:rec", month)).toEqual({ requests: 20, bytes: 20 });
+      await rec.stop();
+      expect(attempts).toBe(3);
+      expect(rec.written("user:rec", month)).toEqual({ requests: 320, bytes: 320 });
+      const stored = await storedLogs(o._id);
+      expect(stored.map((l) => l.path).sort()).toEqual(
+        [...Array.from({ length: 300 }, (_, i) => `/first/${i}.png`), ...Array.from({ length: 20 }, (_, i) => `/during/${i}.png`)].sort(),
+      );
+      expect(new Set(stored.map((l) => l._id.toHexString())).size).toBe(320);
+      expect(await usageOf(o)).toMatchObject({ requests: 320, bytes: 320 });
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it("retries a failed write with the same batch and counts it once, even when the failed attempt had landed", async () => {
     const o = owner();
     let attempts = 0;

@@ -70,6 +70,45 @@ describe("request log bucket columns", () => {
     ]);
   });
 
+  it("stores a log's fields as fixed little-endian bytes and one-byte indexes into the bucket's distinct values", () => {
+    const id = new Types.ObjectId("6a5b4c3d2e1f0a9b8c7d6e5f");
+    const builder = new RequestLogBucketBuilder(2, tenant);
+    const log = { method: "HEAD", path: "/a.png", status: 206, cacheStatus: "MISS" as const, kind: "api" as const, bytes: 1.5, durationMs: 2 };
+    builder.add(id.id, 0, log, 1_000);
+    builder.add(id.id, 0, { ...log, path: "/b.png", status: 404 }, 256);
+    const doc = builder.done();
+    const hex = (b: unknown) => (b as Buffer).toString("hex");
+    expect({
+      ids: hex(doc.ids),
+      times: hex(doc.times),
+      statuses: hex(doc.statuses),
+      sizes: hex(doc.sizes),
+      durations: hex(doc.durations),
+      pathIx: hex(doc.pathIx),
+      methodIx: hex(doc.methodIx),
+      cacheIx: hex(doc.cacheIx),
+      kindIx: hex(doc.kindIx),
+      paths: doc.paths,
+      statusValues: doc.statusValues,
+      start: doc.start,
+      end: doc.end,
+    }).toEqual({
+      ids: "6a5b4c3d2e1f0a9b8c7d6e5f".repeat(2),
+      times: "0000000000408f40" + "0000000000007040",
+      statuses: "ce00" + "9401",
+      sizes: "000000000000f83f".repeat(2),
+      durations: "0000000000000040".repeat(2),
+      pathIx: "0001",
+      methodIx: "0000",
+      cacheIx: "0000",
+      kindIx: "0000",
+      paths: ["/a.png", "/b.png"],
+      statusValues: [206, 404],
+      start: new Date(256),
+      end: new Date(1_000),
+    });
+  });
+
   it("refuses a bucket over 250 logs, a log past its capacity, a bucket not filled, and columns of the wrong length", () => {
     expect(() => new RequestLogBucketBuilder(REQUEST_LOG_BUCKET_MAX + 1, tenant)).toThrow(RangeError);
     expect(() => new RequestLogBucketBuilder(0, tenant)).toThrow(RangeError);
@@ -79,6 +118,8 @@ describe("request log bucket columns", () => {
     builder.add(one._id.id, 0, one, one.timestamp.getTime());
     expect(() => builder.add(two._id.id, 0, two, two.timestamp.getTime())).toThrow("the bucket is full");
     const doc = builder.done();
-    expect(() => new RequestLogBucketView({ ...doc, count: 2 })).toThrow(`request log bucket ${doc._id}: ids has the wrong length`);
+    expect(() => new RequestLogBucketView({ ...doc, count: 2 })).toThrow(`request log bucket ${doc._id}: ids does not match its 2 logs`);
+    expect(() => new RequestLogBucketView({ ...doc, pathIx: Buffer.alloc(0) })).toThrow(`request log bucket ${doc._id}: pathIx does not match its 1 logs`);
+    expect(() => new RequestLogBucketView({ ...doc, kindIx: Buffer.from([1]) })).toThrow(`request log bucket ${doc._id}: kindIx does not match its 1 logs`);
   });
 });
