@@ -26,7 +26,7 @@ type Stored = Reloaded & Usage & {
   plan: Plan;
   written: Usage;
   /**
-   * False when a batch write of this edge was in flight during the read, so the read may or may not hold it: it
+   * False when this edge was writing a batch's daily usage during the read, so the read may or may not hold it: it
    * is then counted twice (refusing early rather than serving past the quota) until a read soon after settles it.
    */
   settled: boolean;
