@@ -241,6 +241,35 @@ interface Ctx {
   doc: TenantDoc;
 }
 
+/**
+ * A query's parameters sorted by name (stable, as URLSearchParams sorts), each kept as the client spelled it (its
+ * encoding, a bare `flag`), without the parameters named `drop`: the API origin gets the query as sent, and one
+ * cache entry serves every order of the same parameters.
+ */
+function sortedRawQuery(search: string, drop: string): { query: string; dropped: boolean } {
+  let dropped = false;
+  const kept: Array<{ part: string; name: string }> = [];
+  for (const part of search.split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const name = decodeName(eq < 0 ? part : part.slice(0, eq));
+    if (name === drop) dropped = true;
+    else kept.push({ part, name });
+  }
+  kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { query: kept.map((k) => k.part).join("&"), dropped };
+}
+
+/** A query parameter's name as URLSearchParams reads it (`+` a space, percent escapes decoded; a bad one kept). */
+function decodeName(raw: string): string {
+  const spaced = raw.replace(/\+/g, " ");
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
 function sortedQuery(params: URLSearchParams): string {
   const copy = new URLSearchParams(params);
   copy.sort();
@@ -361,11 +390,7 @@ function fillInBackground(c: Ctx, key: string, url: string, headers: Record<stri
 async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: string): Promise<Outcome> {
   const { d, doc } = c;
   if (!doc.apiOrigin) return refuse(c.res, 404, "The API proxy is not set up for this tenant.\n");
-  const params = new URLSearchParams(search);
-  const bypassParam = doc.previewBypassParam || "preview";
-  const bypass = params.has(bypassParam);
-  params.delete(bypassParam);
-  const query = sortedQuery(params);
+  const { query, dropped: bypass } = sortedRawQuery(search, doc.previewBypassParam || "preview");
   const url = `${doc.apiOrigin.replace(/\/+$/, "")}${pathname.slice("/~api".length) || "/"}${query ? `?${query}` : ""}`;
   const headers: Record<string, string> = { accept: "application/json, */*;q=0.5", "accept-encoding": "identity", "user-agent": USER_AGENT };
   const token = match.tenant.apiToken;

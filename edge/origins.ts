@@ -103,19 +103,54 @@ const TYPES_OF: Record<string, string[]> = {
   csv: ["text/csv"],
   woff: ["font/woff"],
   woff2: ["font/woff2"],
+  ttf: ["font/ttf"],
+  otf: ["font/otf"],
   zip: ["application/zip"],
+  gz: ["application/gzip"],
+  jxl: ["image/jxl"],
+  ogg: ["audio/ogg", "video/ogg", "application/ogg"],
+  oga: ["audio/ogg"],
+  ogv: ["video/ogg"],
+  opus: ["audio/ogg", "audio/opus"],
+  m4a: ["audio/mp4", "audio/x-m4a"],
+  aac: ["audio/aac"],
+  flac: ["audio/flac"],
+  mpeg: ["video/mpeg"],
+  mpg: ["video/mpeg"],
+  doc: ["application/msword"],
+  docx: ["application/vnd.openxmlformats-officedocument.wordprocessingml.document"],
+  xls: ["application/vnd.ms-excel"],
+  xlsx: ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
+  ppt: ["application/vnd.ms-powerpoint"],
+  pptx: ["application/vnd.openxmlformats-officedocument.presentationml.presentation"],
 };
+
+/** Types a browser runs as a page or script: never served under an extension the table above does not know. */
+const ACTIVE_TYPES = new Set([
+  "text/html",
+  "application/xhtml+xml",
+  "image/svg+xml",
+  "text/javascript",
+  "application/javascript",
+  "application/ecmascript",
+  "text/xml",
+  "application/xml",
+]);
 
 /**
  * Whether an origin response may be served under the tenant's allowedTypes (the default list when unset): its
  * Content-Type must be one the listed extensions stand for; a response without a telling type (none, or
- * application/octet-stream) passes on the path's extension.
+ * application/octet-stream) passes on the path's extension. A listed extension whose types are not known here
+ * (tenants may list any) passes on the path's extension too, unless the response is of a type a browser would run
+ * (HTML, SVG, script, XML).
  */
 export function typeAllowed(allowed: string[] | null | undefined, contentType: string | undefined, path: string): boolean {
   const list = allowed?.length ? allowed : DEFAULT_ALLOWED_TYPES;
   const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (!mime || mime === "application/octet-stream") return list.includes(extensionOf(path));
-  return list.some((ext) => (TYPES_OF[ext] ?? []).includes(mime));
+  if (list.some((ext) => (TYPES_OF[ext] ?? []).includes(mime))) return true;
+  const ext = extensionOf(path);
+  return list.includes(ext) && TYPES_OF[ext] === undefined && !ACTIVE_TYPES.has(mime);
 }
 
 /** The asset URL prefixes of the tenant's provider, as they appear in its API's JSON, each mapped to the edge. */

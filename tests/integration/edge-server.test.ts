@@ -441,6 +441,16 @@ describe("the API proxy", () => {
     expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("HIT");
   });
 
+  it("forwards the query as the client spelled it (encoding, bare flags), sorted by name, one cache entry for every order", async () => {
+    const before = apiRequests().length;
+    const first = await get("/~api/entries?z=1&q=hello%20world+again&fields.tags[in]=a,b&flag&a=2&a=1");
+    expect([first.status, first.headers["x-cache"]]).toEqual([200, "MISS"]);
+    const second = await get("/~api/entries?a=2&a=1&flag&fields.tags[in]=a,b&q=hello%20world+again&z=1");
+    expect([second.status, second.headers["x-cache"], second.text]).toEqual([200, "HIT", first.text]);
+    // Parameters of one name keep their order; everything else as sent.
+    expect(apiRequests().slice(before).map((r) => r.url)).toEqual(["/api/entries?a=2&a=1&fields.tags[in]=a,b&flag&q=hello%20world+again&z=1"]);
+  });
+
   it("follows the auth mode, header and API cache version within a second", async () => {
     await Tenant.updateOne({ _id: acmeId }, { $set: { apiAuthMode: "token", apiTokenHeader: "X-Api-Key" } });
     await sleep(CONFIG_SETTLES_MS);

@@ -49,6 +49,26 @@ describe("typeAllowed", () => {
     expect(typeAllowed(null, "text/html", "/page.html")).toBe(false);
     expect(typeAllowed([], "image/png", "/a.png")).toBe(true);
   });
+
+  it("admits listed extensions beyond the images and video, and an extension it has no types for by the path, never as a page or script", () => {
+    const docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    expect(typeAllowed(["docx"], docx, "/report.docx")).toBe(true);
+    expect(typeAllowed(["docx"], docx, "/report")).toBe(true);
+    expect(typeAllowed(["ogg"], "audio/ogg", "/a.ogg")).toBe(true);
+    expect(typeAllowed(["ttf", "woff2"], "font/ttf", "/f.ttf")).toBe(true);
+    // Known extensions keep to their types: a listed docx does not admit a PDF body.
+    expect(typeAllowed(["docx"], "application/pdf", "/report.docx")).toBe(false);
+    // An extension with no known types: judged by the path, not as HTML, SVG, script or XML.
+    expect(typeAllowed(["glb"], "model/gltf-binary", "/scene.glb")).toBe(true);
+    expect(typeAllowed(["glb"], "model/gltf-binary", "/scene.png")).toBe(false);
+    expect(typeAllowed(["glb"], "model/gltf-binary", "/scene")).toBe(false);
+    for (const active of ["text/html; charset=utf-8", "image/svg+xml", "application/javascript", "text/xml"]) {
+      expect(typeAllowed(["glb"], active, "/scene.glb"), active).toBe(false);
+    }
+    // The default list is unchanged by any of this.
+    expect(typeAllowed(null, docx, "/report.docx")).toBe(false);
+    expect(typeAllowed(null, "model/gltf-binary", "/scene.glb")).toBe(false);
+  });
 });
 
 describe("rewriteUrls", () => {
