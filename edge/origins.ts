@@ -64,7 +64,7 @@ export function assetOrigin(t: EdgeTenant, path: string, query: URLSearchParams)
       if (!path.startsWith("/cdn/shop/files/")) return null;
       return { url: join(`https://${t.storeDomain}`), query: q };
     case "cloudinary":
-      if (!/^\/(image|video|raw)\/upload\//.test(path)) return null;
+      if (!/^\/(image|video)\/upload\//.test(path)) return null;
       return { url: join(`https://res.cloudinary.com/${t.cloudName}`), query: q };
     case "imgix":
       return { url: join(`https://${t.imgixDomain}`), query: q };
@@ -157,11 +157,12 @@ export function typeAllowed(allowed: string[] | null | undefined, contentType: s
 export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string, string]> {
   const base = edgeBase.replace(/\/+$/, "");
   // Absolute (https and http) and protocol-relative spellings; rewritten longest first, so "//host" never
-  // rewrites the inside of an absolute URL.
-  const both = (host: string, rest: string): Array<[string, string]> => [
-    [`https://${host}${rest}`, base],
-    [`http://${host}${rest}`, base],
-    [`//${host}${rest}`, base],
+  // rewrites the inside of an absolute URL. Only the paths the edge serves for the provider are rewritten (`at` is
+  // where they start on the edge): a link elsewhere on the provider's host (a page, an API link) is left alone.
+  const both = (host: string, rest: string, at = ""): Array<[string, string]> => [
+    [`https://${host}${rest}`, `${base}${at}`],
+    [`http://${host}${rest}`, `${base}${at}`],
+    [`//${host}${rest}`, `${base}${at}`],
   ];
   switch (t.cms) {
     case "contentful":
@@ -172,15 +173,19 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string,
         ...both("cdn.sanity.io", `/files/${t.projectId}/${t.dataset ?? "production"}`),
       ];
     case "prismic":
-      return [...both("images.prismic.io", `/${t.repositoryName}`), ...both(`${t.repositoryName}.cdn.prismic.io`, "")];
+      // Files live under /<repository>/ on the repository's CDN host (its API under /api/ there is not an asset).
+      return [...both("images.prismic.io", `/${t.repositoryName}`), ...both(`${t.repositoryName}.cdn.prismic.io`, `/${t.repositoryName}`, `/${t.repositoryName}`)];
     case "storyblok": {
       const host = new URL(STORYBLOK_HOSTS[t.region ?? "eu"] ?? STORYBLOK_HOSTS.eu).host;
-      return both(host, "");
+      return both(host, "/f", "/f");
     }
     case "shopify":
-      return both(`${t.storeDomain}`, "");
+      return both(`${t.storeDomain}`, "/cdn/shop/files", "/cdn/shop/files");
     case "cloudinary":
-      return both("res.cloudinary.com", `/${t.cloudName}`);
+      return [
+        ...both("res.cloudinary.com", `/${t.cloudName}/image/upload`, "/image/upload"),
+        ...both("res.cloudinary.com", `/${t.cloudName}/video/upload`, "/video/upload"),
+      ];
     case "imgix":
       return both(`${t.imgixDomain}`, "");
     case "generic": {

@@ -180,4 +180,23 @@ describe("QuotaGate", () => {
       console.warn = warn;
     }
   });
+
+  it("serves a subject refused in one month again from 00:00 UTC on the 1st, counting only the new month", async () => {
+    await usage("user:monthly", "2026-11-20", 500_000, 1_000);
+    let clock = Date.parse("2026-11-30T23:59:59.000Z");
+    const recorder = new UsageRecorder();
+    const gate = new QuotaGate(recorder, 5_000, () => clock);
+    expect(await gate.check("user:monthly")).toEqual({
+      resetsAt: new Date("2026-12-01T00:00:00.000Z"),
+      retryAfter: 1,
+      message: "Monthly requests quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
+    });
+    // November's traffic recorded by this edge does not count in December either.
+    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:monthly", ownerId: "q" };
+    recorder.record(owner, { ...event, timestamp: new Date(clock) });
+    clock = Date.parse("2026-12-01T00:00:00.000Z");
+    expect(gate.checkKept("user:monthly")).toBeUndefined();
+    expect(await gate.check("user:monthly")).toBeNull();
+    expect(gate.checkKept("user:monthly")).toBeNull();
+  });
 });

@@ -3,7 +3,7 @@
 // second, coalescing, Range, types, bots, errors, header hygiene, token injection, rewriting — and quotas.
 import http from "node:http";
 import { Types } from "mongoose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { encryptToken } from "#app/server/crypto.server.ts";
 import { createEdge, type Edge } from "#edge/server.ts";
 import { Account } from "#models/account.ts";
@@ -385,6 +385,35 @@ describe("the response size cap", () => {
   });
 });
 
+describe("time to live", () => {
+  it("serves an asset for cacheTTL seconds and an API answer for apiCacheTTL seconds, then asks the origin again", async () => {
+    await Tenant.updateOne({ _id: acmeId }, { $set: { apiCacheTTL: 30 } });
+    await sleep(CONFIG_SETTLES_MS);
+    const start = Date.now();
+    // Only the clock moves (timers stay real, so the origins and the store answer as usual).
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    try {
+      const at = (seconds: number) => vi.setSystemTime(start + seconds * 1000);
+      const asset = async () => (await get("/img.png?ttl=1")).headers["x-cache"];
+      const api = async () => (await get("/~api/entries?ttl=1")).headers["x-cache"];
+      const fetched = () => [origin.seen.filter((r) => r.url === "/media/img.png?ttl=1").length, origin.seen.filter((r) => r.url === "/api/entries?ttl=1").length];
+      const before = fetched();
+      expect([await asset(), await api()]).toEqual(["MISS", "MISS"]);
+      at(29.5);
+      expect([await asset(), await api()]).toEqual(["HIT", "HIT"]);
+      at(30.5);
+      expect([await asset(), await api()]).toEqual(["HIT", "MISS"]);
+      at(3_599.5);
+      expect(await asset()).toBe("HIT");
+      at(3_600.5);
+      expect(await asset()).toBe("MISS");
+      expect(fetched().map((n, i) => n - before[i])).toEqual([2, 2]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("the API proxy", () => {
   const apiRequests = () => origin.seen.filter((r) => r.url.startsWith("/api/"));
   const leaked = (res: { headers: Record<string, unknown>; text: string }) => JSON.stringify(res.headers).includes(TOKEN) || res.text.includes(TOKEN);
@@ -465,6 +494,14 @@ describe("the API proxy", () => {
     const none = await get("/~api/entries?content_type=post&locale=en");
     expect([none.status, none.headers["x-cache"], none.text]).toEqual([401, "MISS", '{"error":"unauthorized"}']);
     expect((await get("/~api/entries?content_type=post&locale=en")).headers["x-cache"]).toBe("MISS");
+
+    // Basic: the token as the credentials (this origin wants Bearer or Token, so it refuses; the 401 is not kept).
+    await Tenant.updateOne({ _id: acmeId }, { $set: { apiAuthMode: "basic", apiTokenHeader: "Authorization" } });
+    await sleep(CONFIG_SETTLES_MS);
+    const basicFrom = apiRequests().length;
+    const basic = await get("/~api/entries?content_type=post&locale=en");
+    expect([basic.status, basic.headers["x-cache"]]).toEqual([401, "MISS"]);
+    expect(apiRequests().slice(basicFrom).map((r) => [r.headers.authorization, r.headers["x-api-key"]])).toEqual([[`Basic ${TOKEN}`, undefined]]);
 
     await Tenant.updateOne({ _id: acmeId }, { $set: { apiAuthMode: "bearer", apiTokenHeader: "Authorization" } });
     await sleep(CONFIG_SETTLES_MS);

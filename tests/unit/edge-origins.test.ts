@@ -37,6 +37,26 @@ describe("assetOrigin", () => {
     expect(origin(generic, "/v.webm")?.url).toBe("https://video.example.com/v.webm");
     expect(origin(t({ cms: "generic" }), "/a.jpg")).toBeNull();
   });
+
+  it("sends every video extension to the provider's video host, and each Storyblok region and Cloudinary type to its own", () => {
+    for (const ext of ["mp4", "webm", "mov", "m4v"]) {
+      expect(origin(t({ cms: "contentful", spaceId: "sp1" }), `/a/clip.${ext}`)?.url, ext).toBe(`https://videos.ctfassets.net/sp1/a/clip.${ext}`);
+      expect(origin(t({ cms: "sanity", projectId: "p1" }), `/clip.${ext}`)?.url, ext).toBe(`https://cdn.sanity.io/files/p1/production/clip.${ext}`);
+    }
+    const storyblok = (region?: string) => origin(t({ cms: "storyblok", region }), "/f/1/a.png")?.url;
+    expect([storyblok(), storyblok("eu"), storyblok("us"), storyblok("ap"), storyblok("ca"), storyblok("cn")]).toEqual([
+      "https://a.storyblok.com/f/1/a.png",
+      "https://a.storyblok.com/f/1/a.png",
+      "https://a-us.storyblok.com/f/1/a.png",
+      "https://a-ap.storyblok.com/f/1/a.png",
+      "https://a-ca.storyblok.com/f/1/a.png",
+      "https://a.storyblokchina.cn/f/1/a.png",
+    ]);
+    const cloudinary = t({ cms: "cloudinary", cloudName: "cl" });
+    expect(origin(cloudinary, "/video/upload/v1/clip.mp4")?.url).toBe("https://res.cloudinary.com/cl/video/upload/v1/clip.mp4");
+    // Only the image and video upload paths PRODUCT.md lists: raw files, fetch and other delivery types are not served.
+    for (const path of ["/raw/upload/v1/a.zip", "/image/fetch/https://x.example/a.jpg", "/image/private/a.jpg"]) expect(origin(cloudinary, path), path).toBeNull();
+  });
 });
 
 describe("typeAllowed", () => {
@@ -93,19 +113,52 @@ describe("rewriteUrls", () => {
     expect(rewriteUrls('"https://media.example.com/base/p.png"', prefixes)).toBe('"http://g.localhost:8787/p.png"');
   });
 
+  it("rewrites only the paths the edge serves for each provider, to where the edge serves them", () => {
+    const e = "https://e.example";
+    const rewrite = (tenant: EdgeTenant, urls: string[]) => JSON.parse(rewriteUrls(JSON.stringify(urls), rewritePrefixes(tenant, e))) as string[];
+    expect(rewrite(t({ cms: "shopify", storeDomain: "shop.example.com" }), [
+      "https://shop.example.com/cdn/shop/files/hat.jpg?v=3",
+      "https://shop.example.com/products/hat",
+      "https://shop.example.com/cdn/shop/t/5/assets/theme.css",
+    ])).toEqual([`${e}/cdn/shop/files/hat.jpg?v=3`, "https://shop.example.com/products/hat", "https://shop.example.com/cdn/shop/t/5/assets/theme.css"]);
+    expect(rewrite(t({ cms: "prismic", repositoryName: "repo" }), [
+      "https://images.prismic.io/repo/abc_hero.png?auto=format",
+      "https://repo.cdn.prismic.io/repo/def_brochure.pdf",
+      "https://repo.cdn.prismic.io/api/v2/documents/search?page=2",
+    ])).toEqual([`${e}/abc_hero.png?auto=format`, `${e}/repo/def_brochure.pdf`, "https://repo.cdn.prismic.io/api/v2/documents/search?page=2"]);
+    expect(rewrite(t({ cms: "storyblok", region: "us" }), ["https://a-us.storyblok.com/f/1/a.png", "https://a-us.storyblok.com/other"])).toEqual([
+      `${e}/f/1/a.png`,
+      "https://a-us.storyblok.com/other",
+    ]);
+    expect(rewrite(t({ cms: "sanity", projectId: "p1" }), ["https://cdn.sanity.io/images/p1/production/a.png", "https://cdn.sanity.io/files/p1/production/b.pdf"])).toEqual([
+      `${e}/a.png`,
+      `${e}/b.pdf`,
+    ]);
+    expect(rewrite(t({ cms: "cloudinary", cloudName: "cl" }), [
+      "https://res.cloudinary.com/cl/video/upload/v1/clip.mp4",
+      "https://res.cloudinary.com/cl/raw/upload/v1/a.zip",
+      "https://res.cloudinary.com/cl/image/fetch/https://x.example/a.jpg",
+    ])).toEqual([`${e}/video/upload/v1/clip.mp4`, "https://res.cloudinary.com/cl/raw/upload/v1/a.zip", "https://res.cloudinary.com/cl/image/fetch/https://x.example/a.jpg"]);
+    // And each rewritten URL is one the edge serves from the URL it replaced.
+    const shop = t({ cms: "shopify", storeDomain: "shop.example.com" });
+    expect(origin(shop, "/cdn/shop/files/hat.jpg", "v=3")).toEqual({ url: "https://shop.example.com/cdn/shop/files/hat.jpg", query: "v=3" });
+    expect(origin(t({ cms: "prismic", repositoryName: "repo" }), "/repo/def_brochure.pdf")?.url).toBe("https://repo.cdn.prismic.io/repo/def_brochure.pdf");
+    expect(origin(t({ cms: "cloudinary", cloudName: "cl" }), "/video/upload/v1/clip.mp4")?.url).toBe("https://res.cloudinary.com/cl/video/upload/v1/clip.mp4");
+  });
+
   it("rewrites a prefix only where it ends: not another account, space or host that merely starts the same", () => {
     const cloudinary = rewritePrefixes(t({ cms: "cloudinary", cloudName: "acme" }), "https://e.example");
     const json = JSON.stringify({
       a: "https://res.cloudinary.com/acme/image/upload/a.png",
       b: "https://res.cloudinary.com/acme-staging/image/upload/b.png",
-      c: "https://res.cloudinary.com/acme?x=1",
-      d: "https://res.cloudinary.com/acme",
+      c: "https://res.cloudinary.com/acme/image/upload?x=1",
+      d: "https://res.cloudinary.com/acme/image/uploads/d.png",
     });
     expect(JSON.parse(rewriteUrls(json, cloudinary))).toEqual({
       a: "https://e.example/image/upload/a.png",
       b: "https://res.cloudinary.com/acme-staging/image/upload/b.png",
-      c: "https://e.example?x=1",
-      d: "https://e.example",
+      c: "https://e.example/image/upload?x=1",
+      d: "https://res.cloudinary.com/acme/image/uploads/d.png",
     });
     const imgix = rewritePrefixes(t({ cms: "imgix", imgixDomain: "acme.imgix.net" }), "https://e.example");
     expect(rewriteUrls("see https://acme.imgix.net/p.jpg and https://acme.imgix.net.evil.example/p.jpg", imgix)).toBe(
