@@ -533,6 +533,26 @@ describe("the API proxy", () => {
     expect(leaked(echo) || leaked(broken)).toBe(false);
   });
 
+  it("applies the asset rules to the API too: one origin request for concurrent misses, errors never kept, GET and HEAD only, no client credentials", async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, () => get("/~api/wait")));
+    expect(answers.map((a) => `${a.status} ${a.headers["x-cache"]} ${a.text}`)).toEqual(Array(30).fill('200 MISS {"waited":true}'));
+    expect(origin.count("/api/wait")).toBe(1);
+    expect((await get("/~api/wait")).headers["x-cache"]).toBe("HIT");
+
+    const brokenBefore = origin.count("/api/broken");
+    for (let i = 0; i < 2; i++) expect((await get("/~api/broken")).headers["x-cache"]).toBe("ERROR");
+    expect(origin.count("/api/broken")).toBe(brokenBefore + 2);
+
+    const post = await get("/~api/entries", { method: "POST" });
+    expect([post.status, post.headers.allow, post.headers["x-cache"]]).toEqual([405, "GET, HEAD", "BYPASS"]);
+
+    const from = apiRequests().length;
+    const withCredentials = await get("/~api/entries?client=creds", { headers: { authorization: "Bearer client-token", cookie: "session=client" } });
+    expect([withCredentials.status, withCredentials.headers["x-cache"]]).toEqual([200, "MISS"]);
+    const sent = apiRequests().slice(from);
+    expect(sent.map((r) => [r.headers.authorization, r.headers.cookie])).toEqual([[`Bearer ${TOKEN}`, undefined]]);
+  });
+
   it("answers 404 for a tenant without an API origin, without contacting anything", async () => {
     await Tenant.create(tenant("noapi", new Types.ObjectId(), { apiOrigin: null }));
     const res = await get("/~api/entries", { host: `noapi.localhost:${port}` });

@@ -134,6 +134,10 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         case "/api/echo":
           // A careless origin that echoes the credential back in a header.
           return send(200, { "content-type": "application/json", "x-debug-auth": String(auth) }, JSON.stringify({ ok: true }));
+        case "/api/wait":
+          // Answers after 300 ms, so that concurrent misses overlap.
+          setTimeout(() => send(200, { "content-type": "application/json" }, JSON.stringify({ waited: true })), 300).unref();
+          return;
         case "/api/broken":
           return send(500, { "content-type": "application/json" }, JSON.stringify({ error: "db down", token }));
       }
