@@ -7,7 +7,7 @@ import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import type { UsageOwner } from "#app/server/traffic.server.ts";
 import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
-import { assetOrigin, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
+import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
 import type { QuotaGate, QuotaRefusal } from "./quota.ts";
 import { type EdgeTenantConfig, type TenantDirectory, TenantLookupFailed, type TenantMatch } from "./tenants.ts";
 import type { UsageRecorder } from "./usage.ts";
@@ -412,7 +412,7 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   return sendFetched(c, fetched, "MISS", anyType);
 }
 
-type Rewrite = { prefixes: Array<[string, string]>; maxBytes: number } | null;
+type Rewrite = { prefixes: RewritePrefix[]; maxBytes: number } | null;
 
 /**
  * One origin request. A 5xx or a failure to connect is an error (never cached); a body within `maxObjectBytes` is

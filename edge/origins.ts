@@ -125,44 +125,47 @@ const TYPES_OF: Record<string, string[]> = {
   pptx: ["application/vnd.openxmlformats-officedocument.presentationml.presentation"],
 };
 
-/** Types a browser runs as a page or script: never served under an extension the table above does not know. */
-const ACTIVE_TYPES = new Set([
-  "text/html",
-  "application/xhtml+xml",
-  "image/svg+xml",
-  "text/javascript",
-  "application/javascript",
-  "application/ecmascript",
-  "text/xml",
-  "application/xml",
-]);
+/**
+ * Whether a response type is one a browser runs as a page or script (HTML, any XML, XSLT, any script type, multipart
+ * replacement): never served under an extension the table above does not know.
+ */
+const activeType = (mime: string) =>
+  mime === "text/html" || mime === "text/xsl" || mime.endsWith("/xml") || mime.endsWith("+xml") || mime.includes("script") || mime.startsWith("multipart/");
 
 /**
  * Whether an origin response may be served under the tenant's allowedTypes (the default list when unset): its
  * Content-Type must be one the listed extensions stand for; a response without a telling type (none, or
  * application/octet-stream) passes on the path's extension. A listed extension whose types are not known here
  * (tenants may list any) passes on the path's extension too, unless the response is of a type a browser would run
- * (HTML, SVG, script, XML).
+ * (HTML, SVG and any XML, script). A header naming several types is refused.
  */
 export function typeAllowed(allowed: string[] | null | undefined, contentType: string | undefined, path: string): boolean {
   const list = allowed?.length ? allowed : DEFAULT_ALLOWED_TYPES;
+  // Several types in one header (or several headers, joined) are refused: a browser takes the last one.
+  if (contentType?.includes(",")) return false;
   const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (!mime || mime === "application/octet-stream") return list.includes(extensionOf(path));
   if (list.some((ext) => (TYPES_OF[ext] ?? []).includes(mime))) return true;
   const ext = extensionOf(path);
-  return list.includes(ext) && TYPES_OF[ext] === undefined && !ACTIVE_TYPES.has(mime);
+  return list.includes(ext) && TYPES_OF[ext] === undefined && !activeType(mime);
 }
 
 /** The asset URL prefixes of the tenant's provider, as they appear in its API's JSON, each mapped to the edge. */
-export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string, string]> {
+/**
+ * A provider URL prefix, what it becomes, and (optionally) a pattern of what may follow the prefix for a URL to be
+ * left alone (a URL of the prefix the edge would not serve from where it rewrites it to).
+ */
+export type RewritePrefix = [from: string, to: string, unless?: string];
+
+export function rewritePrefixes(t: EdgeTenant, edgeBase: string): RewritePrefix[] {
   const base = edgeBase.replace(/\/+$/, "");
   // Absolute (https and http) and protocol-relative spellings; rewritten longest first, so "//host" never
   // rewrites the inside of an absolute URL. Only the paths the edge serves for the provider are rewritten (`at` is
   // where they start on the edge): a link elsewhere on the provider's host (a page, an API link) is left alone.
-  const both = (host: string, rest: string, at = ""): Array<[string, string]> => [
-    [`https://${host}${rest}`, `${base}${at}`],
-    [`http://${host}${rest}`, `${base}${at}`],
-    [`//${host}${rest}`, `${base}${at}`],
+  const both = (host: string, rest: string, at = "", unless?: string): RewritePrefix[] => [
+    [`https://${host}${rest}`, `${base}${at}`, unless],
+    [`http://${host}${rest}`, `${base}${at}`, unless],
+    [`//${host}${rest}`, `${base}${at}`, unless],
   ];
   switch (t.cms) {
     case "contentful":
@@ -173,8 +176,12 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string,
         ...both("cdn.sanity.io", `/files/${t.projectId}/${t.dataset ?? "production"}`),
       ];
     case "prismic":
-      // Files live under /<repository>/ on the repository's CDN host (its API under /api/ there is not an asset).
-      return [...both("images.prismic.io", `/${t.repositoryName}`), ...both(`${t.repositoryName}.cdn.prismic.io`, `/${t.repositoryName}`, `/${t.repositoryName}`)];
+      // Files live under /<repository>/ on the repository's CDN host (its API under /api/ there is not an asset); an
+      // image there is left alone, since the edge serves images from images.prismic.io.
+      return [
+        ...both("images.prismic.io", `/${t.repositoryName}`),
+        ...both(`${t.repositoryName}.cdn.prismic.io`, `/${t.repositoryName}`, `/${t.repositoryName}`, IMAGE_URL_REST),
+      ];
     case "storyblok": {
       const host = new URL(STORYBLOK_HOSTS[t.region ?? "eu"] ?? STORYBLOK_HOSTS.eu).host;
       return both(host, "/f", "/f");
@@ -189,7 +196,7 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string,
     case "imgix":
       return both(`${t.imgixDomain}`, "");
     case "generic": {
-      const out: Array<[string, string]> = [];
+      const out: RewritePrefix[] = [];
       for (const origin of [t.originUrl, t.videoOrigin]) {
         if (!origin) continue;
         const u = new URL(origin);
@@ -204,16 +211,20 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): Array<[string,
 
 /** What may follow a rewritten prefix: the rest of a path, a query, a fragment, the end of a JSON string. */
 const URL_END = String.raw`(?=[/?#"'\\\s]|$)`;
+/** A pattern matching a lowercase word in any case. */
+const anyCase = (word: string) => word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+/** The rest of a URL whose path ends in an image extension (up to its query, fragment or the end of the string). */
+const IMAGE_URL_REST = String.raw`/[^?#"'\\\s]*\.(?:${[...IMAGE_EXTENSIONS].map(anyCase).join("|")})(?=[?#"'\\\s]|$)`;
 
 /**
  * Rewrites every occurrence of the prefixes that ends there (followed by `/`, `?`, `#`, a quote, a backslash,
  * whitespace or the end — so `…/acme` does not rewrite `…/acme-staging/…`), longest prefix first.
  */
-export function rewriteUrls(text: string, prefixes: Array<[string, string]>): string {
+export function rewriteUrls(text: string, prefixes: RewritePrefix[]): string {
   let out = text;
-  for (const [from, to] of [...prefixes].sort((a, b) => b[0].length - a[0].length)) {
+  for (const [from, to, unless] of [...prefixes].sort((a, b) => b[0].length - a[0].length)) {
     if (!out.includes(from)) continue;
-    const pattern = new RegExp(escapeRegex(from) + URL_END, "g");
+    const pattern = new RegExp(escapeRegex(from) + URL_END + (unless ? `(?!${unless})` : ""), "g");
     out = out.replace(pattern, () => to);
   }
   return out;

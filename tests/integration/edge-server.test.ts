@@ -478,6 +478,10 @@ describe("the API proxy", () => {
     expect([second.status, second.headers["x-cache"], second.text]).toEqual([200, "HIT", first.text]);
     // Parameters of one name keep their order; everything else as sent.
     expect(apiRequests().slice(before).map((r) => r.url)).toEqual(["/api/entries?a=2&a=1&fields.tags[in]=a,b&flag&q=hello%20world+again&z=1"]);
+    // The bypass parameter (here `draft`, set above) is known by its decoded name, however it is spelled.
+    const spelled = await get("/~api/entries?b=1&dr%61ft=1");
+    expect([spelled.status, spelled.headers["x-cache"]]).toEqual([200, "BYPASS"]);
+    expect(apiRequests().slice(before + 1).map((r) => r.url)).toEqual(["/api/entries?b=1"]);
   });
 
   it("follows the auth mode, header and API cache version within a second", async () => {

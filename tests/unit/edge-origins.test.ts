@@ -82,9 +82,25 @@ describe("typeAllowed", () => {
     expect(typeAllowed(["glb"], "model/gltf-binary", "/scene.glb")).toBe(true);
     expect(typeAllowed(["glb"], "model/gltf-binary", "/scene.png")).toBe(false);
     expect(typeAllowed(["glb"], "model/gltf-binary", "/scene")).toBe(false);
-    for (const active of ["text/html; charset=utf-8", "image/svg+xml", "application/javascript", "text/xml"]) {
+    for (const active of [
+      "text/html; charset=utf-8",
+      "TEXT/HTML",
+      "image/svg+xml",
+      "application/javascript",
+      "application/x-javascript",
+      "text/ecmascript",
+      "text/xml",
+      "application/rss+xml",
+      "application/vnd.wap.xhtml+xml",
+      "text/xsl",
+      "multipart/x-mixed-replace; boundary=x",
+    ]) {
       expect(typeAllowed(["glb"], active, "/scene.glb"), active).toBe(false);
     }
+    // A header naming several types (or several headers, joined) is refused: a browser would take the last.
+    expect(typeAllowed(["glb"], "model/gltf-binary, text/html", "/scene.glb")).toBe(false);
+    expect(typeAllowed(["png"], "image/png, text/html", "/a.png")).toBe(false);
+    expect(typeAllowed(null, ";, text/html", "/a.png")).toBe(false);
     // The default list is unchanged by any of this.
     expect(typeAllowed(null, docx, "/report.docx")).toBe(false);
     expect(typeAllowed(null, "model/gltf-binary", "/scene.glb")).toBe(false);
@@ -124,8 +140,21 @@ describe("rewriteUrls", () => {
     expect(rewrite(t({ cms: "prismic", repositoryName: "repo" }), [
       "https://images.prismic.io/repo/abc_hero.png?auto=format",
       "https://repo.cdn.prismic.io/repo/def_brochure.pdf",
+      "//repo.cdn.prismic.io/repo/ghi_sheet.xlsx?dl=1",
       "https://repo.cdn.prismic.io/api/v2/documents/search?page=2",
-    ])).toEqual([`${e}/abc_hero.png?auto=format`, `${e}/repo/def_brochure.pdf`, "https://repo.cdn.prismic.io/api/v2/documents/search?page=2"]);
+      // An image on the files host: the edge serves images from images.prismic.io, so it is left alone.
+      "https://repo.cdn.prismic.io/repo/logo.png",
+      "http://repo.cdn.prismic.io/repo/LOGO.JPG?x=1",
+      "https://repo.cdn.prismic.io/repo/logo.png.pdf",
+    ])).toEqual([
+      `${e}/abc_hero.png?auto=format`,
+      `${e}/repo/def_brochure.pdf`,
+      `${e}/repo/ghi_sheet.xlsx?dl=1`,
+      "https://repo.cdn.prismic.io/api/v2/documents/search?page=2",
+      "https://repo.cdn.prismic.io/repo/logo.png",
+      "http://repo.cdn.prismic.io/repo/LOGO.JPG?x=1",
+      `${e}/repo/logo.png.pdf`,
+    ]);
     expect(rewrite(t({ cms: "storyblok", region: "us" }), ["https://a-us.storyblok.com/f/1/a.png", "https://a-us.storyblok.com/other"])).toEqual([
       `${e}/f/1/a.png`,
       "https://a-us.storyblok.com/other",
@@ -139,7 +168,28 @@ describe("rewriteUrls", () => {
       "https://res.cloudinary.com/cl/raw/upload/v1/a.zip",
       "https://res.cloudinary.com/cl/image/fetch/https://x.example/a.jpg",
     ])).toEqual([`${e}/video/upload/v1/clip.mp4`, "https://res.cloudinary.com/cl/raw/upload/v1/a.zip", "https://res.cloudinary.com/cl/image/fetch/https://x.example/a.jpg"]);
-    // And each rewritten URL is one the edge serves from the URL it replaced.
+    // And each rewritten URL is one the edge serves from the URL it replaced (in every spelling).
+    const roundTrip = (tenant: EdgeTenant, url: string) => {
+      const [rewritten] = rewrite(tenant, [url]);
+      const edgeUrl = new URL(rewritten);
+      const back = origin(tenant, edgeUrl.pathname, edgeUrl.search.slice(1));
+      return back && `${back.url}${back.query ? `?${back.query}` : ""}`;
+    };
+    const storyblok = t({ cms: "storyblok", region: "us" });
+    for (const spelling of ["https:", "http:", ""]) {
+      expect(roundTrip(storyblok, `${spelling}//a-us.storyblok.com/f/1/a.png?x=1`)).toBe("https://a-us.storyblok.com/f/1/a.png?x=1");
+      expect(roundTrip(t({ cms: "prismic", repositoryName: "repo" }), `${spelling}//images.prismic.io/repo/abc_hero.png?w=5`)).toBe(
+        "https://images.prismic.io/repo/abc_hero.png?w=5",
+      );
+      expect(roundTrip(t({ cms: "prismic", repositoryName: "repo" }), `${spelling}//repo.cdn.prismic.io/repo/def.pdf`)).toBe("https://repo.cdn.prismic.io/repo/def.pdf");
+      expect(roundTrip(t({ cms: "shopify", storeDomain: "shop.example.com" }), `${spelling}//shop.example.com/cdn/shop/files/hat.jpg?v=3`)).toBe(
+        "https://shop.example.com/cdn/shop/files/hat.jpg?v=3",
+      );
+      expect(roundTrip(t({ cms: "cloudinary", cloudName: "cl" }), `${spelling}//res.cloudinary.com/cl/image/upload/w_5/a.jpg`)).toBe(
+        "https://res.cloudinary.com/cl/image/upload/w_5/a.jpg",
+      );
+    }
+
     const shop = t({ cms: "shopify", storeDomain: "shop.example.com" });
     expect(origin(shop, "/cdn/shop/files/hat.jpg", "v=3")).toEqual({ url: "https://shop.example.com/cdn/shop/files/hat.jpg", query: "v=3" });
     expect(origin(t({ cms: "prismic", repositoryName: "repo" }), "/repo/def_brochure.pdf")?.url).toBe("https://repo.cdn.prismic.io/repo/def_brochure.pdf");
