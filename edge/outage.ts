@@ -27,15 +27,20 @@ export class OutageWatch {
   constructor(
     private readonly now: () => number = Date.now,
     /** How long past its age a kept answer may stand in while the database does not answer. */
-    readonly staleMaxMs = 600_000,
+    private readonly staleMaxMs = 600_000,
   ) {}
+
+  /** Whether an answer `age` ms old may stand in for one the database did not give (however the outage stands). */
+  mayStandIn(age: number): boolean {
+    return age < this.staleMaxMs;
+  }
 
   /**
    * Whether an answer `age` ms old, past its age, may still be served: only while an outage is going on, and not past
    * `staleMaxMs`. A key that went quiet after a blip is loaded afresh at its next request.
    */
   servesPastAge(age: number): boolean {
-    return age < this.staleMaxMs && this.now() - this.lastFailure < OUTAGE.currentMs;
+    return this.mayStandIn(age) && this.now() - this.lastFailure < OUTAGE.currentMs;
   }
 
   /**

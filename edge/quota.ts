@@ -108,7 +108,7 @@ export class QuotaGate {
       return await this.reload(subject, now, month);
     } catch (err) {
       // The database did not answer: the last usage read this month, while it is not too old.
-      if (have && have.month === month && now.getTime() - have.at < this.outage.staleMaxMs) return have;
+      if (have && have.month === month && this.outage.mayStandIn(now.getTime() - have.at)) return have;
       throw err;
     }
   }

@@ -119,7 +119,7 @@ export class TenantDirectory {
       return await this.reload(key);
     } catch (err) {
       // The database did not answer: the last answer, while it is not too old (see resolveKept).
-      if (cached && this.now() - cached.at < this.outage.staleMaxMs) return cached.value;
+      if (cached && this.outage.mayStandIn(this.now() - cached.at)) return cached.value;
       throw new TenantLookupFailed(key, err);
     }
   }

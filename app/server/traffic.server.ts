@@ -12,6 +12,7 @@ import {
   RequestLogBucket,
   RequestLogBucketBuilder,
   type RequestLogBucketDoc,
+  type RequestLogDoc,
 } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import { CACHE_STATUSES, type CacheStatus, REQUEST_KINDS, type RequestKind } from "#app/schemas/usage.ts";
@@ -97,17 +98,7 @@ interface PathPart {
 /** A request log waiting in a batch: the stored log and the tenant it is filed under. */
 export interface HeldLog {
   tenant: Types.ObjectId;
-  log: {
-    _id: Types.ObjectId;
-    timestamp: Date;
-    method: string;
-    path: string;
-    status: number;
-    cacheStatus: CacheStatus;
-    kind: RequestKind;
-    bytes: number;
-    durationMs: number;
-  };
+  log: RequestLogDoc;
 }
 
 /** A held log's code: its cache status (low four bits) and kind (high four bits), as indexes into their lists. */
@@ -141,7 +132,9 @@ export class HeldLogs {
   private sizes = new Float64Array(0);
   private durations = new Float64Array(0);
 
-  static from(logs: readonly HeldLog[]): HeldLogs {
+  /** The logs as held logs (themselves when they are already). */
+  static from(logs: HeldLogs | readonly HeldLog[]): HeldLogs {
+    if (logs instanceof HeldLogs) return logs;
     const out = new HeldLogs();
     for (const { tenant, log } of logs) out.push(tenant, log, log._id);
     return out;
@@ -398,7 +391,7 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter, count
  * log's id.
  */
 export function requestLogBuckets(logs: HeldLogs | readonly HeldLog[]): RequestLogBucketDoc[] {
-  const held = logs instanceof HeldLogs ? logs : HeldLogs.from(logs);
+  const held = HeldLogs.from(logs);
   const builder = new LogBucketPlanner(held);
   for (let i = 0; i < held.length; i++) builder.add(i);
   return builder.plans.map((plan) => bucketOf(held, plan));
@@ -468,7 +461,7 @@ const LOGS_PER_INSERT = 1_000;
  * a whole 2-second batch would hold the event loop.
  */
 export async function writeRequestLogs(logs: HeldLogs | readonly HeldLog[]): Promise<void> {
-  const held = logs instanceof HeldLogs ? logs : HeldLogs.from(logs);
+  const held = HeldLogs.from(logs);
   // Grouped 2,000 logs at a time, letting the edge answer requests in between.
   const builder = new LogBucketPlanner(held);
   for (let i = 0; i < held.length; i++) {

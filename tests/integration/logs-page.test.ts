@@ -8,6 +8,7 @@ import * as csvRoute from "#app/routes/tenants.$slug.logs[.]csv.ts";
 import * as logsPage from "#app/routes/tenants.$slug.logs.tsx";
 import { env } from "#app/server/env.server.ts";
 import { writeRequestLogs } from "#app/server/traffic.server.ts";
+import type { RequestLogDoc } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import { localCookie } from "#tests/fixtures/auth.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
@@ -19,19 +20,13 @@ const MIN = 60_000;
 /** A whole minute three hours ago: every log is well inside the 30 days kept, and `datetime-local` minutes line up. */
 const BASE = Math.floor((Date.now() - 3 * 60 * MIN) / MIN) * MIN;
 
-interface Log {
+/** A log as ingested: the stored fields, the tenant's slug, the time as ISO text. */
+type Log = Omit<RequestLogDoc, "_id" | "timestamp"> & {
   tenant: string;
   timestamp: string;
-  method: string;
-  path: string;
-  status: number;
-  cacheStatus: "HIT" | "MISS" | "BYPASS" | "ERROR";
-  kind: "asset" | "api";
-  bytes: number;
-  durationMs: number;
   /** Insertion order: among logs of the same millisecond, the later one is listed first. */
   seq: number;
-}
+};
 
 let seq = 0;
 const log = (tenant: string, at: number, fields: Partial<Omit<Log, "tenant" | "timestamp" | "seq">> = {}): Log => ({
