@@ -1,11 +1,12 @@
 // `npm run bench:edge`: cache hits through the edge (its own process, on the embedded store, usage recorded and
 // flushed as in production; one process per LOG_SAMPLE_RATE) for a 10 KB and a 1 MB asset at 100 connections (and
 // the 10 KB one at 10, and at 100 connections held to a fixed request rate for latency below saturation), beside a
-// plain node:http server returning the same bytes from memory (the Node ceiling) and, when nginx is installed, nginx
-// with proxy_cache in front of the same origin. Besides req/s and latency it reports each server's CPU per request
+// plain node:http server returning the same bytes from memory (the Node ceiling; twice: with two headers, and with the
+// very header list the edge answers a hit with) and, when nginx is installed, nginx with proxy_cache in front of the
+// same origin. Besides req/s and latency it reports each server's CPU per request
 // (and the store's, for the edge), read from /proc. The closed-loop rows use wrk when it is installed (apt-get install
-// wrk: one core of it keeps a Node server busy, one core of autocannon does not), autocannon otherwise.
-// BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
+// wrk: one core of it keeps a Node server busy, one core of autocannon does not), autocannon otherwise; the fixed-rate
+// rows tests/bench/open-loop.ts. BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -14,7 +15,6 @@ import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import mongoose from "mongoose";
-import { Pool } from "undici";
 import { EDGE_NODE_FLAGS } from "../../edge/node-flags.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -28,6 +28,7 @@ const SIZES = [
   { name: "1 MB", path: "/large.png", bytes: 1024 * 1024 },
 ].filter((s) => !process.env.BENCH_SIZES || process.env.BENCH_SIZES.split(",").includes(s.name.replace(" ", "")));
 const children: ChildProcess[] = [];
+const SAME_HEADERS = "plain node:http, the edge's headers";
 
 const bodies = new Map(SIZES.map((s) => [s.path, Buffer.alloc(s.bytes, 7)]));
 
@@ -80,6 +81,20 @@ function get(url: string, host: string): Promise<{ status: number; xCache: strin
   });
 }
 
+/** The header list of a cached answer of the edge (what node:http adds itself left out), asked until it is a hit. */
+async function hitHeaders(url: string, host: string): Promise<string[]> {
+  for (let i = 0; i < 3; i++) {
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      http.get(url, { headers: { host } }, (res) => (res.resume(), res.on("end", () => resolve(res.rawHeaders)))).on("error", reject);
+    });
+    const list = raw.filter((_, k) => k % 2 === 0).map((name, k) => [name.toLowerCase(), raw[2 * k + 1]]);
+    if (list.some(([name, value]) => name === "x-cache" && value === "HIT")) {
+      return list.filter(([name]) => !["date", "connection", "keep-alive"].includes(name)).flat();
+    }
+  }
+  throw new Error(`${url}: no cache hit`);
+}
+
 type Server = { name: string; base: string; host: string; pid: number; storePid?: number };
 type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number; loaderCore: number };
 type Combo = { size: (typeof SIZES)[number]; connections: number; rate?: number };
@@ -111,48 +126,25 @@ async function warm(server: Server, size: (typeof SIZES)[number], connections: n
 }
 
 /**
- * Requests sent at a steady `rate` (open loop: each leaves on time whether or not earlier ones were answered) over up
- * to `connections` keep-alive connections of an undici pool; latency from the moment a request is issued (time
- * queued for a free connection included) to the end of its body. autocannon's own rate option sends each second's
- * requests in a burst, which measures the burst, not the server; node:http's client costs enough here to add its
- * own stalls.
+ * Requests sent at a steady `rate` by tests/bench/open-loop.ts, in a process of its own on this process's core (it
+ * reads answers off raw sockets, so its own pauses stay out of the servers' latency; see there).
  */
-async function steadyLoad(pool: Pool, path: string, host: string, rate: number, seconds: number) {
-  const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  let sent = 0;
-  let finished = 0;
-  let errors = 0;
-  let bytes = 0;
-  const start = performance.now();
-  await new Promise<void>((resolve) => {
-    const settle = () => {
-      if (++finished === total) resolve();
-    };
-    const fire = () => {
-      sent++;
-      const t0 = performance.now();
-      pool
-        .request({ path, method: "GET", headers: { host } })
-        .then(async (res) => {
-          for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-          if (res.statusCode === 200) latencies.push(performance.now() - t0);
-          else errors++;
-        })
-        .catch(() => errors++)
-        .finally(settle);
-    };
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      while (sent < due) fire();
-      if (sent < total) setTimeout(tick, 1);
-    };
-    tick();
-  });
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
-  return { requests: total, rps: total / elapsed, p50: at(0.5), p99: at(0.99), mbps: bytes / elapsed / 1024 / 1024, errors };
+async function steadyLoad(server: Server, path: string, rate: number, connections: number, seconds: number, onWarm: () => void) {
+  const args = ["--import", "tsx", "tests/bench/open-loop.ts", server.base, path, server.host, String(rate), String(seconds), String(connections)];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  for await (const chunk of child.stdout) {
+    out += (chunk as Buffer).toString();
+    if (out.startsWith("warm\n")) {
+      out = out.slice("warm\n".length);
+      onWarm();
+      child.stdin.end("go\n");
+    }
+  }
+  const code = await exited;
+  if (code !== 0) throw new Error(`open-loop exited ${code}: ${out}`);
+  return JSON.parse(out) as { requests: number; rps: number; p50: number; p99: number; mbps: number; errors: number; loaderCpuSeconds: number };
 }
 
 /** wrk (C, one thread), when installed: unlike autocannon it can keep a Node server's core busy from one core. */
@@ -206,18 +198,21 @@ function loaderSeconds(): number {
 
 async function sample(server: Server, { size, connections, rate }: Combo): Promise<Sample> {
   const url = `${server.base}${size.path}`;
-  const pool = rate ? new Pool(server.base, { connections, pipelining: 1 }) : undefined;
-  // The load generator's own warm-up (its connections opened, its code compiled), neither timed nor counted.
-  if (pool && rate) await steadyLoad(pool, size.path, server.host, rate, 1);
-  const cpu0 = cpuSeconds(server.pid);
-  const store0 = cpuSeconds(server.storePid);
-  const loader0 = loaderSeconds();
-  const started = performance.now();
-  const { requests, ...load } =
-    pool && rate ? await steadyLoad(pool, size.path, server.host, rate, DURATION) : await closedLoad(url, server.host, connections, DURATION);
-  await pool?.close();
+  let cpu0 = 0;
+  let store0 = 0;
+  let loader0 = 0;
+  let started = 0;
+  const begin = () => {
+    cpu0 = cpuSeconds(server.pid);
+    store0 = cpuSeconds(server.storePid);
+    loader0 = loaderSeconds();
+    started = performance.now();
+  };
+  const { requests, loaderCpuSeconds, ...load } = rate
+    ? await steadyLoad(server, size.path, rate, connections, DURATION, begin)
+    : (begin(), { ...(await closedLoad(url, server.host, connections, DURATION)), loaderCpuSeconds: undefined });
   const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, requests);
-  const loader = loaderSeconds() - loader0;
+  const loader = loaderCpuSeconds ?? loaderSeconds() - loader0;
   return {
     ...load,
     cpuUs: perRequest(cpuSeconds(server.pid) - cpu0),
@@ -327,6 +322,22 @@ async function main(): Promise<void> {
     });
   }
 
+  // The same ceiling sending the very answer the edge sends on a hit, headers included (x-cache, age, nosniff,
+  // accept-ranges and the origin's): what node:http itself costs for those bytes, the edge's own work aside.
+  const firstEdge = servers.find((s) => s.storePid !== undefined) as Server;
+  const edgeHeaders = Object.fromEntries(await Promise.all(SIZES.map(async (s) => [s.path, await hitHeaders(`${firstEdge.base}${s.path}`, firstEdge.host)])));
+  const sameHeadersPort = await freePort();
+  const sameHeadersScript = `
+    const http = require("node:http");
+    const answers = new Map(Object.entries(${JSON.stringify(edgeHeaders)}).map(([p, headers]) => [p, { headers, body: Buffer.alloc(Number(headers[headers.indexOf("content-length") + 1]), 7) }]));
+    http.createServer((req, res) => {
+      const answer = answers.get(req.url);
+      res.writeHead(200, answer.headers);
+      res.end(answer.body);
+    }).listen(${sameHeadersPort}, "127.0.0.1", () => console.log("plain ready"));`;
+  const sameHeaders = await run(...onServerCore(process.execPath, ["-e", sameHeadersScript]), {}, /plain ready/);
+  servers.splice(1, 0, { name: SAME_HEADERS, base: `http://127.0.0.1:${sameHeadersPort}`, host: "127.0.0.1", pid: sameHeaders.pid });
+
   const nginx = nginxBinary();
   if (nginx) {
     const nginxPort = await freePort();
@@ -384,9 +395,11 @@ http {
       console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
     }
     const plain = samples.get("plain node:http") ?? [];
+    const plainSame = samples.get(SAME_HEADERS) ?? [];
     for (const server of servers) {
       const got = samples.get(server.name) ?? [];
       const ratio = median(got.map((g, i) => g.rps / plain[i].rps));
+      const ratioSame = median(got.map((g, i) => g.rps / plainSame[i].rps));
       // What each would serve with a core to itself (the edge sharing it with its store), whatever the generator does.
       const cpuRatio = median(got.map((g, i) => plain[i].cpuUs / (g.cpuUs + g.storeCpuUs)));
       const cpu = median(got.map((g) => g.cpuUs));
@@ -394,6 +407,7 @@ http {
       lines.push(
         `| ${server.name} | ${size.name} | ${connections} | ${rate ? rate.toLocaleString("en-US") : "as fast as it answers"} | ` +
           `${Math.round(median(got.map((g) => g.rps))).toLocaleString("en-US")} | ${rate ? "—" : `${Math.round(ratio * 100)}%`} | ` +
+          `${rate ? "—" : `${Math.round(ratioSame * 100)}%`} | ` +
           `${ms(median(got.map((g) => g.p50)))} | ${ms(median(got.map((g) => g.p99)))} | ` +
           `${Math.round(cpu)}${server.storePid ? ` + ${Math.round(storeCpu)}` : ""} | ${Math.round(cpuRatio * 100)}% | ` +
           `${Math.round(median(got.map((g) => g.loaderCore)) * 100)}% | ` +
@@ -404,10 +418,10 @@ http {
 
   console.log(
     `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
-      `${PIN ? `server (and the store) on core 0, the load generator (${WRK ? "wrk" : "autocannon"}) on core 1` : "not pinned"}, Node ${process.version}\n`,
+      `${PIN ? `server (and the store) on core 0, the load generators (${WRK ? "wrk" : "autocannon"}; at a fixed rate, tests/bench/open-loop.ts) on core 1` : "not pinned"}, Node ${process.version}\n`,
   );
-  console.log("| server | asset | connections | offered req/s | req/s | vs plain | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| server | asset | connections | offered req/s | req/s | vs plain | vs plain, the edge's headers | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const line of lines) console.log(line);
   origin.close();
 }
