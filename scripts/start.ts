@@ -4,11 +4,12 @@
 // so every acknowledged write is flushed.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { env } from "../app/server/env.server.ts";
 import { type RunningStore, start as startStore } from "../embedded-mongo/src/index.ts";
-import { EDGE_NODE_FLAGS } from "../edge/node-flags.ts";
+import { EDGE_NODE_FLAGS, EMBEDDED_STORE_NICENESS } from "../edge/node-flags.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -36,6 +37,20 @@ function buildIfNeeded(): void {
   if (result.status !== 0) {
     console.error("[start] the build failed");
     process.exit(result.status ?? 1);
+  }
+}
+
+/**
+ * Lowers the priority of this thread, which runs the embedded store, so that its work waits for the CPU the edge
+ * leaves free (decision 014). Called once the app and the edge are started: they keep the priority they started with
+ * (on Linux a priority is a thread's, and children inherit their parent thread's).
+ */
+function yieldToTheEdge(): void {
+  try {
+    os.setPriority(Math.max(os.getPriority(), EMBEDDED_STORE_NICENESS));
+    log(`embedded store at niceness ${os.getPriority()}: the edge's answers come first`);
+  } catch (err) {
+    log(`the embedded store's priority stays as it is (${(err as Error).message})`);
   }
 }
 
@@ -88,6 +103,7 @@ async function main(): Promise<void> {
   );
   log(`edge on http://<slug>.${env.edge.host}:${env.edge.port}`);
   const children = { app, edge };
+  if (store) yieldToTheEdge();
 
   let stopping = false;
   const stopChild = async (name: string, child: ChildProcess) => {

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import mongoose from "mongoose";
-import { EDGE_NODE_FLAGS } from "../../edge/node-flags.ts";
+import { EDGE_NODE_FLAGS, EMBEDDED_STORE_NICENESS } from "../../edge/node-flags.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -253,9 +253,10 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
   const originPort = (origin.address() as net.AddressInfo).port;
 
-  // The store is part of the system under test (the edge writes its usage there): it shares the server's core.
+  // The store is part of the system under test (the edge writes its usage there): it shares the server's core, at the
+  // lower priority `npm start` runs the embedded store at (decision 014).
   const store = await run(
-    ...onServerCore(process.execPath, ["--import", "tsx", "embedded-mongo/src/cli.ts", "--port", "0", "--inMemory"]),
+    ...onServerCore("nice", ["-n", String(EMBEDDED_STORE_NICENESS), process.execPath, "--import", "tsx", "embedded-mongo/src/cli.ts", "--port", "0", "--inMemory"]),
     {},
     /mongodb:\/\/127\.0\.0\.1:\d+/,
   );

@@ -1,5 +1,6 @@
 // `npm start` as a user runs it: builds if needed, starts the embedded store and the app, local mode on loopback
-// with its warning, and Ctrl-C (SIGINT to the process group) stops the app and then the store, keeping the data.
+// with its warning, the store at a lower priority than the app and the edge, and Ctrl-C (SIGINT to the process group)
+// stops the app and then the store, keeping the data.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -114,6 +115,16 @@ describe("npm start", () => {
     expect(first.output()).toContain("WARNING: local sign-in mode (no Clerk keys)");
     expect(first.output()).toContain("listening on 127.0.0.1 only");
     expect(first.output()).toMatch(/embedded store on mongodb:\/\/127\.0\.0\.1:\d+/);
+
+    // The store runs on the launcher's own thread, which yields the CPU once the app and the edge (which keep the
+    // priority they started with) are up (decision 014).
+    const base = os.getPriority();
+    const launcherPid = first.child.pid as number;
+    expect(first.output()).toContain(`embedded store at niceness ${Math.max(base, 10)}: the edge's answers come first`);
+    expect(os.getPriority(launcherPid)).toBe(Math.max(base, 10));
+    const started = fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, "utf8").trim().split(/\s+/).map(Number);
+    expect(started).toHaveLength(2);
+    for (const pid of started) expect(os.getPriority(pid)).toBe(base);
 
     // Not reachable on another interface of this machine.
     const external = Object.values(os.networkInterfaces())
