@@ -9,6 +9,6 @@ export const EDGE_NODE_FLAGS: readonly string[] = ["--single-threaded-gc"];
 
 // The niceness the embedded store runs at beside the edge (decision 014): on one machine its work — the usage the
 // edge writes in the background, the app's queries — waits for a moment the edge leaves free rather than delaying a
-// cache hit. The launcher lowers its own thread (which runs the store) to it once the app and the edge have started;
+// cache hit. The launcher lowers its own process (which runs the store) to it once the app and the edge are spawned;
 // bench:edge starts its store with it.
 export const EMBEDDED_STORE_NICENESS = 10;

@@ -41,14 +41,25 @@ function buildIfNeeded(): void {
 }
 
 /**
- * Lowers the priority of this thread, which runs the embedded store, so that its work waits for the CPU the edge
- * leaves free (decision 014). Called once the app and the edge are started: they keep the priority they started with
- * (on Linux a priority is a thread's, and children inherit their parent thread's).
+ * Lowers the priority of this process, which runs the embedded store, so that its work waits for the CPU the edge
+ * leaves free (decision 014). Called once the app and the edge are spawned: they keep the priority they started with.
+ * On Linux a priority is a thread's, so every thread of this process is lowered (the store's, the garbage
+ * collector's helpers, the thread pool's; threads started later take their creator's); elsewhere one call covers the
+ * process.
  */
 function yieldToTheEdge(): void {
+  const niceness = Math.max(os.getPriority(), EMBEDDED_STORE_NICENESS);
   try {
-    os.setPriority(Math.max(os.getPriority(), EMBEDDED_STORE_NICENESS));
-    log(`embedded store at niceness ${os.getPriority()}: the edge's answers come first`);
+    const threads = process.platform === "linux" ? fs.readdirSync("/proc/self/task").map(Number) : [0];
+    for (const thread of threads) {
+      try {
+        os.setPriority(thread, niceness);
+      } catch (err) {
+        // A thread that ended meanwhile.
+        if ((err as { info?: { code?: string } }).info?.code !== "ESRCH") throw err;
+      }
+    }
+    log(`embedded store at niceness ${niceness}: the edge's answers come first`);
   } catch (err) {
     log(`the embedded store's priority stays as it is (${(err as Error).message})`);
   }

@@ -96,7 +96,7 @@ async function hitHeaders(url: string, host: string): Promise<string[]> {
 }
 
 type Server = { name: string; base: string; host: string; pid: number; storePid?: number };
-type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number; loaderCore: number };
+type Sample = { rps: number; p50: number; p99: number; mbps: number; errors: number; cpuUs: number; storeCpuUs: number; loaderCore: number; lateP50?: number; lateP99?: number };
 type Combo = { size: (typeof SIZES)[number]; connections: number; rate?: number };
 
 /** The fields of /proc/<pid>/stat after the command name: [11] user and [12] system time, [13]–[14] waited-for children's. */
@@ -132,6 +132,9 @@ async function warm(server: Server, size: (typeof SIZES)[number], connections: n
 async function steadyLoad(server: Server, path: string, rate: number, connections: number, seconds: number, onWarm: () => void) {
   const args = ["--import", "tsx", "tests/bench/open-loop.ts", server.base, path, server.host, String(rate), String(seconds), String(connections)];
   const child = spawn(process.execPath, args, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  children.push(child);
+  // A generator that died after saying warm must not take this process down with an EPIPE.
+  child.stdin.on("error", () => undefined);
   let out = "";
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
   for await (const chunk of child.stdout) {
@@ -144,7 +147,7 @@ async function steadyLoad(server: Server, path: string, rate: number, connection
   }
   const code = await exited;
   if (code !== 0) throw new Error(`open-loop exited ${code}: ${out}`);
-  return JSON.parse(out) as { requests: number; rps: number; p50: number; p99: number; mbps: number; errors: number; loaderCpuSeconds: number };
+  return JSON.parse(out) as { requests: number; rps: number; p50: number; p99: number; mbps: number; errors: number; lateP50: number; lateP99: number; loaderCpuSeconds: number };
 }
 
 /** wrk (C, one thread), when installed: unlike autocannon it can keep a Node server's core busy from one core. */
@@ -386,6 +389,7 @@ http {
     ]),
   ];
   const lines: string[] = [];
+  const lateness: Array<{ p50: number; p99: number }> = [];
   const ms = (n: number) => (n < 10 ? n.toFixed(1) : String(Math.round(n)));
   for (const combo of combos) {
     const { size, connections, rate } = combo;
@@ -395,6 +399,7 @@ http {
       for (const server of servers) samples.get(server.name)?.push(await sample(server, combo));
       console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
     }
+    for (const got of samples.values()) for (const g of got) if (g.lateP99 !== undefined) lateness.push({ p50: g.lateP50 ?? 0, p99: g.lateP99 });
     const plain = samples.get("plain node:http") ?? [];
     const plainSame = samples.get(SAME_HEADERS) ?? [];
     for (const server of servers) {
@@ -424,6 +429,12 @@ http {
   console.log("| server | asset | connections | offered req/s | req/s | vs plain | vs plain, the edge's headers | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const line of lines) console.log(line);
+  if (lateness.length) {
+    console.log(
+      `\nAt a fixed rate the generator sent requests ${ms(median(lateness.map((l) => l.p50)))} ms (median) and ` +
+        `${ms(median(lateness.map((l) => l.p99)))} ms (p99) after they were due, medians over its runs; not counted in the latency.`,
+    );
+  }
   origin.close();
 }
 

@@ -1,23 +1,29 @@
 // The fixed-rate load of `npm run bench:edge`, run as its own process on the load generator's core:
 //   node --import tsx tests/bench/open-loop.ts <base URL> <path> <Host header> <rate> <seconds> <connections>
 // prints `warm` once warmed up, waits for a line on stdin, then loads and prints one JSON line:
-// { requests, rps, p50, p99, mbps, errors, loaderCpuSeconds } (its own CPU time while loading).
+// { requests, rps, p50, p99, mbps, errors, lateP50, lateP99, loaderCpuSeconds }.
 //
 // Open loop: each request leaves when it is due (a 1-ms pacing timer) whether or not earlier ones were answered,
-// waiting for a free keep-alive connection if all are busy; its latency runs from then to the last byte of its body.
+// waiting for a free keep-alive connection if all are busy; its latency runs from the moment it was sent (time
+// waiting for a connection included) to the last byte of its body. How late the generator itself sent requests (its
+// timer, its own pauses) is reported apart, as lateP50 and lateP99, and not counted in the latency.
 // It speaks HTTP/1.1 over raw sockets: a request is one prebuilt write and an answer is read by its Content-Length,
 // so the generator allocates little and its own pauses stay out of the numbers (an undici or node:http client here
 // spent enough per request, and collected enough garbage, to put its own stalls into the servers' p99).
-// One second of the same load is sent first and not counted (connections opened, code compiled).
+// One second of the same load is sent first and not counted (connections opened, code compiled). A request not
+// answered 10 s after the load's end counts as an error; so does every request of a run no connection can be opened
+// for.
 import net from "node:net";
 
 interface Conn {
   socket: net.Socket;
-  /** When the request in flight left; -1 when idle. */
+  /** When the request in flight was sent; -1 when idle. */
   sentAt: number;
   /** Body bytes still to come; -1 while the head is being read. */
   remaining: number;
   head: Buffer | null;
+  /** The server said it closes the connection after this answer. */
+  closing: boolean;
 }
 
 interface Result {
@@ -27,17 +33,26 @@ interface Result {
   p99: number;
   mbps: number;
   errors: number;
+  lateP50: number;
+  lateP99: number;
 }
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
 
 class OpenLoop {
   private readonly idle: Conn[] = [];
   private readonly queued: number[] = [];
   private latencies: number[] = [];
+  private lateness: number[] = [];
   private errors = 0;
   private bytes = 0;
   private finished = 0;
   private onAllFinished: (() => void) | null = null;
   private target = 0;
+  /** Connections to open again (closed by the server) and consecutive failures to (re)connect. */
+  private missing = 0;
+  private failures = 0;
+  private reopening = false;
 
   constructor(
     private readonly port: number,
@@ -49,63 +64,119 @@ class OpenLoop {
     await Promise.all(Array.from({ length: count }, () => this.open()));
   }
 
+  /** Opens a connection; rejects if it cannot be made (a refused or failed connect). */
   private open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.port, this.host);
-      const conn: Conn = { socket, sentAt: -1, remaining: -1, head: null };
+      const conn: Conn = { socket, sentAt: -1, remaining: -1, head: null, closing: false };
+      let connected = false;
       socket.setNoDelay(true);
       socket.once("connect", () => {
+        connected = true;
+        this.failures = 0;
         this.release(conn);
         resolve();
       });
       socket.on("data", (chunk: Buffer) => this.read(conn, chunk));
-      socket.on("error", (err) => (conn.sentAt < 0 && socket.connecting ? reject(err) : undefined));
-      // A connection the server closed: its request (if any) failed; a new one takes its place.
+      socket.on("error", (err) => (connected ? undefined : reject(err)));
       socket.on("close", () => {
+        if (!connected) return;
+        // A connection the server closed: its request (if any) failed; another takes its place.
         if (conn.sentAt >= 0) this.done(false);
         conn.sentAt = -2;
         const at = this.idle.indexOf(conn);
         if (at >= 0) this.idle.splice(at, 1);
-        void this.open().catch(() => undefined);
+        this.missing++;
+        this.reopen();
       });
     });
   }
 
-  /** Sends `rate` requests a second for `seconds`; resolves when every one is answered (or failed). */
+  /** Opens the missing connections one at a time, backing off after failures; gives up after 20 in a row. */
+  private reopen(): void {
+    if (this.reopening || this.missing === 0) return;
+    this.reopening = true;
+    const delay = this.failures === 0 ? 0 : Math.min(1_000, 10 * 2 ** this.failures);
+    setTimeout(() => {
+      this.open().then(
+        () => {
+          this.missing--;
+          this.reopening = false;
+          this.reopen();
+        },
+        () => {
+          this.reopening = false;
+          if (++this.failures >= 20) this.failAll();
+          else this.reopen();
+        },
+      );
+    }, delay);
+  }
+
+  /** No connection can be made: what is queued and what is still to be sent fail. */
+  private failAll(): void {
+    this.missing = 0;
+    while (this.finished < this.target) this.done(false);
+  }
+
+  /** Sends `rate` requests a second for `seconds`; resolves when every one is answered, failed or timed out. */
   run(rate: number, seconds: number): Promise<Result> {
     const total = Math.round(rate * seconds);
     this.latencies = [];
+    this.lateness = [];
     this.errors = 0;
     this.bytes = 0;
     this.finished = 0;
     this.target = total;
     const start = performance.now();
     let sent = 0;
+    let stopped = false;
     const all = new Promise<void>((resolve) => (this.onAllFinished = resolve));
     const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      if (stopped) return;
+      const now = performance.now();
+      // Request i is due at start + i / rate: those due by now are the first floor(elapsed × rate) + 1.
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * rate) + 1);
       while (sent < due) {
+        this.lateness.push(now - (start + (sent * 1000) / rate));
         sent++;
-        this.send(performance.now());
+        this.send(now);
       }
       if (sent < total) setTimeout(tick, 1);
     };
     tick();
+    // Whatever is not answered 10 s after the last request was due has failed.
+    const deadline = setTimeout(() => {
+      stopped = true;
+      this.queued.length = 0;
+      while (this.finished < this.target) this.done(false);
+    }, seconds * 1000 + 10_000);
     return all.then(() => {
+      clearTimeout(deadline);
+      stopped = true;
       const elapsed = (performance.now() - start) / 1000;
-      const sorted = this.latencies.sort((a, b) => a - b);
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
-      return { requests: total, rps: total / elapsed, p50: at(0.5), p99: at(0.99), mbps: this.bytes / elapsed / 1024 / 1024, errors: this.errors };
+      const latencies = this.latencies.sort((a, b) => a - b);
+      const lateness = this.lateness.sort((a, b) => a - b);
+      return {
+        requests: total,
+        rps: total / elapsed,
+        p50: quantile(latencies, 0.5),
+        p99: quantile(latencies, 0.99),
+        mbps: this.bytes / elapsed / 1024 / 1024,
+        errors: this.errors,
+        lateP50: quantile(lateness, 0.5),
+        lateP99: quantile(lateness, 0.99),
+      };
     });
   }
 
-  private send(due: number): void {
+  private send(at: number): void {
     const conn = this.idle.shift();
     if (!conn) {
-      this.queued.push(due);
+      this.queued.push(at);
       return;
     }
-    conn.sentAt = due;
+    conn.sentAt = at;
     conn.remaining = -1;
     conn.head = null;
     conn.socket.write(this.request);
@@ -135,6 +206,7 @@ class OpenLoop {
         conn.socket.destroy();
         return;
       }
+      conn.closing = /\r\nconnection:[ \t]*close/i.test(head);
       conn.head = null;
       const body = data.length - end - 4;
       conn.remaining = Number(length[1]) - body;
@@ -146,10 +218,13 @@ class OpenLoop {
     if (conn.remaining > 0) return;
     this.latencies.push(performance.now() - conn.sentAt);
     this.done(true);
-    this.release(conn);
+    // A connection the server closes after this answer takes no other request: its close opens another.
+    if (conn.closing) conn.sentAt = -1;
+    else this.release(conn);
   }
 
   private done(ok: boolean): void {
+    if (this.finished >= this.target) return;
     if (!ok) this.errors++;
     if (++this.finished === this.target) this.onAllFinished?.();
   }
@@ -161,9 +236,16 @@ async function main(): Promise<void> {
   const loop = new OpenLoop(Number(url.port), url.hostname, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n\r\n`, "latin1"));
   await loop.connect(Number(connections));
   await loop.run(Number(rate), 1);
-  // Warm: the caller starts its own measurements, then says go.
+  // Warm: the caller starts its own measurements, then says go (and if it goes away instead, so does this).
   process.stdout.write("warm\n");
-  await new Promise((resolve) => process.stdin.once("data", resolve));
+  await new Promise<void>((resolve) => {
+    const gone = () => process.exit(1);
+    process.stdin.once("end", gone);
+    process.stdin.once("data", () => {
+      process.stdin.off("end", gone);
+      resolve();
+    });
+  });
   const cpu = process.cpuUsage();
   const result = await loop.run(Number(rate), Number(seconds));
   const used = process.cpuUsage(cpu);
