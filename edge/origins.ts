@@ -150,13 +150,13 @@ export function typeAllowed(allowed: string[] | null | undefined, contentType: s
   return list.includes(ext) && TYPES_OF[ext] === undefined && !activeType(mime);
 }
 
-/** The asset URL prefixes of the tenant's provider, as they appear in its API's JSON, each mapped to the edge. */
 /**
  * A provider URL prefix, what it becomes, and (optionally) a pattern of what may follow the prefix for a URL to be
  * left alone (a URL of the prefix the edge would not serve from where it rewrites it to).
  */
 export type RewritePrefix = [from: string, to: string, unless?: string];
 
+/** The asset URL prefixes of the tenant's provider, as they appear in its API's JSON, each mapped to the edge. */
 export function rewritePrefixes(t: EdgeTenant, edgeBase: string): RewritePrefix[] {
   const base = edgeBase.replace(/\/+$/, "");
   // Absolute (https and http) and protocol-relative spellings; rewritten longest first, so "//host" never

@@ -6,7 +6,7 @@ import { PLANS, resolvePlan, type Plan } from "#app/server/billing.server.ts";
 import { monthToDate } from "#app/server/usage.server.ts";
 import { Coalescer } from "./cache.ts";
 import { OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
-import type { UsageRecorder } from "./usage.ts";
+import type { Usage, UsageRecorder } from "./usage.ts";
 
 export interface QuotaRefusal {
   /** Seconds until the quota resets. */
@@ -14,8 +14,6 @@ export interface QuotaRefusal {
   resetsAt: Date;
   message: string;
 }
-
-type Usage = { requests: number; bytes: number };
 
 /**
  * A subject's plan and month-to-date usage as read from the database, with what this edge had written of that

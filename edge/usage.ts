@@ -16,6 +16,9 @@ export interface UsageRecorderOptions {
   random?: () => number;
 }
 
+/** Requests and bytes. */
+export type Usage = { requests: number; bytes: number };
+
 /** A batch being written (or to be retried): `counted` once its daily usage is in the database. */
 type Held = { batch: UsageBatch; seq: number; counted: boolean };
 
@@ -38,7 +41,7 @@ export class UsageRecorder {
    */
   writeGeneration = 0;
   /** Requests and bytes this recorder has written, per UTC month (by its start, epoch ms) and billing subject. */
-  private readonly writtenTotals = new Map<number, Map<string, { requests: number; bytes: number }>>();
+  private readonly writtenTotals = new Map<number, Map<string, Usage>>();
 
   private readonly intervalMs: number;
   private readonly logSampleRate: number;
@@ -61,13 +64,13 @@ export class UsageRecorder {
   }
 
   /** Requests and bytes this recorder has written for a billing subject in the UTC month starting at `monthStart`. */
-  written(billingSubject: string, monthStart: Date): { requests: number; bytes: number } {
+  written(billingSubject: string, monthStart: Date): Usage {
     const w = this.writtenTotals.get(monthStart.getTime())?.get(billingSubject);
     return { requests: w?.requests ?? 0, bytes: w?.bytes ?? 0 };
   }
 
   /** Requests and bytes recorded for a billing subject since `from` that are not in the database yet. */
-  unwritten(billingSubject: string, from: Date): { requests: number; bytes: number } {
+  unwritten(billingSubject: string, from: Date): Usage {
     let requests = 0;
     let bytes = 0;
     // A held batch whose daily usage is in (its path usage or logs failed) counts as written, not here.

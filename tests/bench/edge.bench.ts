@@ -16,6 +16,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import mongoose from "mongoose";
 import { EDGE_NODE_FLAGS, EMBEDDED_STORE_NICENESS } from "../../edge/node-flags.ts";
+import type { OpenLoopResult } from "./open-loop.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -147,7 +148,7 @@ async function steadyLoad(server: Server, path: string, rate: number, connection
   }
   const code = await exited;
   if (code !== 0) throw new Error(`open-loop exited ${code}: ${out}`);
-  return JSON.parse(out) as { requests: number; rps: number; p50: number; p99: number; mbps: number; errors: number; lateP50: number; lateP99: number; loaderCpuSeconds: number };
+  return JSON.parse(out) as OpenLoopResult;
 }
 
 /** wrk (C, one thread), when installed: unlike autocannon it can keep a Node server's core busy from one core. */

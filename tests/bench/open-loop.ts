@@ -37,6 +37,9 @@ interface Result {
   lateP99: number;
 }
 
+/** The JSON line this script prints: a run's result and the generator's own CPU seconds during it. */
+export type OpenLoopResult = Result & { loaderCpuSeconds: number };
+
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
 
 class OpenLoop {
@@ -249,7 +252,8 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage();
   const result = await loop.run(Number(rate), Number(seconds));
   const used = process.cpuUsage(cpu);
-  process.stdout.write(`${JSON.stringify({ ...result, loaderCpuSeconds: (used.user + used.system) / 1e6 })}\n`);
+  const line: OpenLoopResult = { ...result, loaderCpuSeconds: (used.user + used.system) / 1e6 };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
   process.exit(0);
 }
 

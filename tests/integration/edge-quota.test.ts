@@ -33,6 +33,9 @@ function heldOpenRecorder() {
   return { recorder, hasLanded, release: () => release() };
 }
 
+/** A tenant's usage owner, billed to `billingSubject`. */
+const ownerOf = (billingSubject: string) => ({ _id: new Types.ObjectId(), slug: "q", billingSubject, ownerId: "q" });
+
 describe("QuotaGate", () => {
   it("refuses a free subject once its stored and unwritten requests reach the monthly quota", async () => {
     await usage("user:free", "2026-11-02", 499_990, 1_000);
@@ -40,7 +43,7 @@ describe("QuotaGate", () => {
     const recorder = new UsageRecorder();
     const gate = new QuotaGate(recorder, 5_000, () => now.getTime());
     expect(await gate.check("user:free")).toBeNull();
-    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:free", ownerId: "q" };
+    const owner = ownerOf("user:free");
     for (let i = 0; i < 9; i++) recorder.record(owner, event);
     expect(await gate.check("user:free")).toBeNull();
     recorder.record(owner, event);
@@ -100,7 +103,7 @@ describe("QuotaGate", () => {
     const recorder = new UsageRecorder();
     const gate = new QuotaGate(recorder, 5_000, () => now.getTime());
     expect(await gate.check("user:flush")).toBeNull();
-    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:flush", ownerId: "q" };
+    const owner = ownerOf("user:flush");
     for (let i = 0; i < 10; i++) recorder.record(owner, event);
     expect((await gate.check("user:flush"))?.message).toMatch(/^Monthly requests quota/);
     // The batch moves from unwritten to the database; the usage read before it is still the one kept.
@@ -117,7 +120,7 @@ describe("QuotaGate", () => {
     const { recorder, hasLanded, release } = heldOpenRecorder();
     let clock = now.getTime();
     const gate = new QuotaGate(recorder, 5_000, () => clock);
-    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:race", ownerId: "q" };
+    const owner = ownerOf("user:race");
     for (let i = 0; i < 10; i++) recorder.record(owner, event);
     const flushing = recorder.flush();
     await hasLanded;
@@ -149,7 +152,7 @@ describe("QuotaGate", () => {
     }
     const { recorder, hasLanded, release } = heldOpenRecorder();
     const gate = new QuotaGate(recorder, 5_000, () => clock, new Switchable(() => clock));
-    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:down", ownerId: "q" };
+    const owner = ownerOf("user:down");
     recorder.record(owner, event);
     const flushing = recorder.flush();
     await hasLanded;
@@ -192,7 +195,7 @@ describe("QuotaGate", () => {
       message: "Monthly requests quota of the free plan used up; service resumes 2026-12-01T00:00:00.000Z.",
     });
     // November's traffic recorded by this edge does not count in December either.
-    const owner = { _id: new Types.ObjectId(), slug: "q", billingSubject: "user:monthly", ownerId: "q" };
+    const owner = ownerOf("user:monthly");
     recorder.record(owner, { ...event, timestamp: new Date(clock) });
     clock = Date.parse("2026-12-01T00:00:00.000Z");
     expect(gate.checkKept("user:monthly")).toBeUndefined();
