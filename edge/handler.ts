@@ -68,7 +68,8 @@ export function createEdgeHandler(d: EdgeDeps) {
   // No closure is made per request on the hit path (each costs an allocation and, under tsx, a name definition).
   return (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
     const started = performance.now();
-    const timestamp = new Date();
+    // The request's time as epoch ms (its log's timestamp): no Date is made per request.
+    const time = Date.now();
     try {
       const url = req.url ?? "/";
       if (!url.startsWith("/")) {
@@ -76,9 +77,9 @@ export function createEdgeHandler(d: EdgeDeps) {
         return undefined;
       }
       const kept = d.directory.resolveKept(req.headers.host, url, d.scheme);
-      if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, timestamp);
+      if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, time);
       return d.directory.resolve(req.headers.host, url, d.scheme).then(
-        (match) => answer(d, inFlight, req, res, match, started, timestamp),
+        (match) => answer(d, inFlight, req, res, match, started, time),
         (err: unknown) => void (err instanceof TenantLookupFailed ? unresolved(res, err) : failed(req, res, err)),
       );
     } catch (err) {
@@ -96,26 +97,29 @@ function answer(
   res: ServerResponse,
   match: TenantMatch | null,
   started: number,
-  timestamp: Date,
+  time: number,
 ): Promise<void> | undefined {
   if (!match) {
     refuse(res, 404, "No tenant is served at this address.\n");
     return undefined;
   }
+  // The tenant's memo and the request's route, looked up once for serving and recording.
+  const memo = memoOf(match.tenant);
+  const r = routeIn(memo, match.tenant.doc, match.path);
   let outcome: Outcome | Promise<Outcome>;
   try {
-    outcome = serve(d, inFlight, match, req, res);
+    outcome = serve(d, inFlight, match, r, req, res);
   } catch (err) {
-    record(d, req, match, failed(req, res, err), started, timestamp);
+    record(d, req, memo, r, match.path, failed(req, res, err), started, time);
     return undefined;
   }
   if (!(outcome instanceof Promise)) {
-    record(d, req, match, outcome, started, timestamp);
+    record(d, req, memo, r, match.path, outcome, started, time);
     return undefined;
   }
   return outcome.then(
-    (o) => record(d, req, match, o, started, timestamp),
-    (err: unknown) => record(d, req, match, failed(req, res, err), started, timestamp),
+    (o) => record(d, req, memo, r, match.path, o, started, time),
+    (err: unknown) => record(d, req, memo, r, match.path, failed(req, res, err), started, time),
   );
 }
 
@@ -144,13 +148,11 @@ function failed(req: IncomingMessage, res: ServerResponse, err: unknown): Outcom
 }
 
 /** Adds a served request to the usage pipeline (refusals, `null`, are not usage). */
-function record(d: EdgeDeps, req: IncomingMessage, match: TenantMatch, outcome: Outcome, started: number, timestamp: Date): void {
+function record(d: EdgeDeps, req: IncomingMessage, memo: TenantMemo, route: Route, asked: string, outcome: Outcome, started: number, time: number): void {
   if (!outcome) return;
-  const memo = memoOf(match.tenant);
-  const route = routeOf(match.tenant, match.path);
-  const path = route.pathname ?? match.path;
+  const path = route.pathname ?? asked;
   d.recorder.record(memo.owner, {
-    timestamp,
+    time,
     method: req.method ?? "GET",
     path: path.length > 1024 ? path.slice(0, 1024) : path,
     status: outcome.status,
@@ -163,7 +165,7 @@ function record(d: EdgeDeps, req: IncomingMessage, match: TenantMatch, outcome: 
 
 /**
  * What is worked out once per tenant config the directory hands out (a new object at most every second, so a changed
- * setting or cache version is never served from here): its usage owner, and its request paths (see `routeOf`).
+ * setting or cache version is never served from here): its usage owner, and its request paths (see `routeIn`).
  */
 interface TenantMemo {
   owner: UsageOwner;
@@ -184,7 +186,7 @@ function memoOf(t: EdgeTenantConfig): TenantMemo {
 
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
 
-function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
+function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
   const doc = match.tenant.doc;
   if (req.method !== "GET" && req.method !== "HEAD") {
     return refuse(res, 405, "Only GET and HEAD are served.\n", { allow: "GET, HEAD" });
@@ -197,22 +199,21 @@ function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, re
   const kept = d.quota.checkKept(doc.billingSubject);
   if (kept === undefined) {
     return d.quota.check(doc.billingSubject).then(
-      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, req, res)),
+      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, r, req, res)),
       (err: unknown) => {
         // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
         outageWarning(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
-        return route(d, inFlight, match, req, res);
+        return route(d, inFlight, match, r, req, res);
       },
     );
   }
   if (kept) return quotaRefusal(res, kept);
-  return route(d, inFlight, match, req, res);
+  return route(d, inFlight, match, r, req, res);
 }
 
 const quotaRefusal = (res: ServerResponse, over: QuotaRefusal): Outcome => refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
-function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
-  const r = routeOf(match.tenant, match.path);
+function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
   if (r.pathname === null) return refuse(res, 400, "Bad request.\n");
   const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc: match.tenant.doc };
   return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.target ?? null, r.allowed as TypeCheck);
@@ -294,11 +295,10 @@ interface Route {
 }
 
 /** A request path checked, split, and for an asset its origin URL, cache key and type check: once per config. */
-function routeOf(t: EdgeTenantConfig, path: string): Route {
-  const known = memoOf(t).routes;
+function routeIn(tenant: TenantMemo, doc: TenantDoc, path: string): Route {
+  const known = tenant.routes;
   const memo = known.get(path);
   if (memo) return memo;
-  const doc = t.doc;
   const q = path.indexOf("?");
   const pathname = q < 0 ? path : path.slice(0, q);
   const search = q < 0 ? "" : path.slice(q + 1);

@@ -4,7 +4,7 @@
 // first attempt landed counts nothing twice; new traffic meanwhile goes into a new batch. Memory stays bounded: past
 // `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped).
 import { randomBytes } from "node:crypto";
-import { type BatchWriter, type HeldLogs, recordBatch, type RequestEvent, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
+import { type BatchWriter, type HeldLogs, recordBatch, type ServedRequest, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 
 export interface UsageRecorderOptions {
   intervalMs?: number;
@@ -57,7 +57,7 @@ export class UsageRecorder {
     this.random = opts.random ?? Math.random;
   }
 
-  record(owner: UsageOwner, event: Omit<RequestEvent, "tenant">): void {
+  record(owner: UsageOwner, event: ServedRequest): void {
     const keepLog = this.logSampleRate >= 1 || this.random() < this.logSampleRate;
     this.current.add(owner, event, keepLog);
     if (keepLog) this.boundLogs();

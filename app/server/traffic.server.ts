@@ -35,6 +35,9 @@ export interface RequestEvent {
   log?: boolean;
 }
 
+/** A request as usage counts it, its time in epoch ms (the edge reads the clock per request and makes no Date). */
+export type ServedRequest = Omit<RequestEvent, "tenant" | "timestamp" | "log"> & { time: number };
+
 /** What a tenant's usage is filed under. */
 export interface UsageOwner {
   _id: Types.ObjectId;
@@ -136,7 +139,7 @@ export class HeldLogs {
   static from(logs: HeldLogs | readonly HeldLog[]): HeldLogs {
     if (logs instanceof HeldLogs) return logs;
     const out = new HeldLogs();
-    for (const { tenant, log } of logs) out.push(tenant, log, log._id);
+    for (const { tenant, log } of logs) out.push(tenant, { ...log, time: log.timestamp.getTime() }, log._id);
     return out;
   }
 
@@ -145,7 +148,7 @@ export class HeldLogs {
   }
 
   /** Adds a log (with a new id unless one is given). */
-  push(tenant: Types.ObjectId, log: Omit<HeldLog["log"], "_id">, id?: Types.ObjectId): void {
+  push(tenant: Types.ObjectId, log: ServedRequest, id?: Types.ObjectId): void {
     if (this.end === this.capacity) this.makeRoom();
     const k = this.end;
     if (id) this.ids.set(id.id, k * 12);
@@ -153,7 +156,7 @@ export class HeldLogs {
     this.tenants[k] = tenant;
     this.methods[k] = log.method;
     this.paths[k] = log.path;
-    this.times[k] = log.timestamp.getTime();
+    this.times[k] = log.time;
     this.statuses[k] = log.status;
     this.codes[k] = CACHE_CODE[log.cacheStatus] | KIND_CODE[log.kind];
     this.sizes[k] = log.bytes;
@@ -265,8 +268,12 @@ function moved<T extends Float64Array | Uint16Array | Uint8Array>(column: T, int
  * date weeks back: unique ids rest on fewer than 2^24 ids a second per process), the process bytes, a counter.
  */
 function newObjectId(into: Buffer, offset: number): void {
-  into.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, offset);
-  // Byte by byte: Buffer#copy is a call into C++, dearer than five stores.
+  // Byte by byte: Buffer#copy is a call into C++, and writeUInt32BE checks its arguments, both dearer than stores.
+  const second = Math.floor(Date.now() / 1000);
+  into[offset] = second >>> 24;
+  into[offset + 1] = (second >>> 16) & 0xff;
+  into[offset + 2] = (second >>> 8) & 0xff;
+  into[offset + 3] = second & 0xff;
   for (let b = 0; b < 5; b++) into[offset + 4 + b] = ID_PROCESS[b];
   idCounter = (idCounter + 1) % 0x1000000;
   into[offset + 9] = idCounter >>> 16;
@@ -281,18 +288,22 @@ function newObjectId(into: Buffer, offset: number): void {
 export class UsageBatch {
   readonly days = new Map<string, DayPart>();
   requests = 0;
+  /** The day part of the last request added, the owner object it came with and the start of its day (epoch ms). */
   private last: DayPart | undefined;
+  private lastOwner: UsageOwner | undefined;
+  private lastDay = Number.NaN;
 
   /** The logs it keeps: empty ones of an earlier batch may be given, to reuse their columns. */
   constructor(readonly logs: HeldLogs = new HeldLogs()) {
     if (logs.length !== 0) throw new Error("a batch starts with no logs");
   }
 
-  add(tenant: UsageOwner, e: Omit<RequestEvent, "tenant">, keepLog: boolean): void {
-    const dayMs = Math.floor(e.timestamp.getTime() / DAY_MS) * DAY_MS;
-    // Consecutive requests are mostly one tenant's on one day: the last day part is kept at hand.
+  add(tenant: UsageOwner, e: ServedRequest, keepLog: boolean): void {
+    const dayMs = Math.floor(e.time / DAY_MS) * DAY_MS;
+    // Consecutive requests are mostly one tenant's on one day: the last day part is kept at hand, found again by the
+    // owner object it came with (a tenant's owner object changes when its config is reloaded, its day part does not).
     let d = this.last;
-    if (!d || d.tenant !== tenant || d.day.getTime() !== dayMs) {
+    if (!d || tenant !== this.lastOwner || dayMs !== this.lastDay) {
       const dayKey = `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
       d = this.days.get(dayKey);
       if (!d) {
@@ -300,6 +311,8 @@ export class UsageBatch {
         this.days.set(dayKey, d);
       }
       this.last = d;
+      this.lastOwner = tenant;
+      this.lastDay = dayMs;
     }
     const c = d.counts;
     const cache = CACHE_OFFSET[e.cacheStatus];
@@ -511,9 +524,10 @@ export async function recordRequests(events: RequestEvent[], now: Date = new Dat
   const logCutoff = now.getTime() - REQUEST_LOG_RETENTION_SECONDS * 1000;
   for (const e of events) {
     const tenant = bySlug.get(e.tenant);
-    const t = e.timestamp.getTime();
-    if (!tenant || Number.isNaN(t) || t < now.getTime() - MAX_EVENT_AGE_MS || t > now.getTime() + MAX_EVENT_FUTURE_MS) continue;
-    batch.add(tenant, e, e.log !== false && t >= logCutoff);
+    const time = e.timestamp.getTime();
+    if (!tenant || Number.isNaN(time) || time < now.getTime() - MAX_EVENT_AGE_MS || time > now.getTime() + MAX_EVENT_FUTURE_MS) continue;
+    const { method, path, status, bytes, cacheStatus, kind, durationMs } = e;
+    batch.add(tenant, { time, method, path, status, bytes, cacheStatus, kind, durationMs }, e.log !== false && time >= logCutoff);
   }
   await recordBatch(batch);
   return { accepted: batch.requests, rejected: events.length - batch.requests };

@@ -15,7 +15,7 @@ beforeEach(resetDb);
 const now = new Date("2026-11-29T12:00:00.000Z");
 const usage = (subject: string, day: string, requests: number, bytes: number) =>
   DailyUsage.create({ tenant: new Types.ObjectId(), slug: "q", billingSubject: subject, ownerId: "q", day: new Date(`${day}T00:00:00.000Z`), requests, bytes });
-const event = { timestamp: now, method: "GET", path: "/a.png", status: 200, bytes: 1, cacheStatus: "HIT" as const, kind: "asset" as const, durationMs: 1 };
+const event = { time: now.getTime(), method: "GET", path: "/a.png", status: 200, bytes: 1, cacheStatus: "HIT" as const, kind: "asset" as const, durationMs: 1 };
 
 /** A recorder whose writes land in the database and then stay open until released. */
 function heldOpenRecorder() {
@@ -196,7 +196,7 @@ describe("QuotaGate", () => {
     });
     // November's traffic recorded by this edge does not count in December either.
     const owner = ownerOf("user:monthly");
-    recorder.record(owner, { ...event, timestamp: new Date(clock) });
+    recorder.record(owner, { ...event, time: clock });
     clock = Date.parse("2026-12-01T00:00:00.000Z");
     expect(gate.checkKept("user:monthly")).toBeUndefined();
     expect(await gate.check("user:monthly")).toBeNull();

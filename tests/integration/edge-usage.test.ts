@@ -13,7 +13,7 @@ beforeEach(resetDb);
 const owner = (): UsageOwner => ({ _id: new Types.ObjectId(), slug: "rec", billingSubject: "user:rec", ownerId: "rec" });
 const at = new Date(Date.UTC(2026, 10, 21, 9));
 const ev = (bytes: number, cacheStatus: "HIT" | "MISS" = "HIT") => ({
-  timestamp: at,
+  time: at.getTime(),
   method: "GET",
   path: "/a.png",
   status: 200,

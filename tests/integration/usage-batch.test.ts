@@ -14,7 +14,7 @@ beforeAll(resetDb);
 const owner: UsageOwner = { _id: new Types.ObjectId(), slug: "batchy", billingSubject: "user:u1", ownerId: "u1" };
 const at = new Date(Date.UTC(2026, 10, 20, 10));
 const event = (path: string, bytes: number) => ({
-  timestamp: at,
+  time: at.getTime(),
   method: "GET",
   path,
   status: 200,
@@ -62,10 +62,10 @@ describe("recordBatch", () => {
   it("stores logs in buckets per tenant and UTC hour of at most 250, and a retry after a partly written batch stores each log once", async () => {
     const big: UsageOwner = { _id: new Types.ObjectId(), slug: "big", billingSubject: "user:u2", ownerId: "u2" };
     const other: UsageOwner = { _id: new Types.ObjectId(), slug: "other", billingSubject: "user:u3", ownerId: "u3" };
-    const ms = (n: number) => new Date(at.getTime() + n);
+    const ms = (n: number) => at.getTime() + n;
     const batch = new UsageBatch();
-    for (let i = 0; i < 2_500; i++) batch.add(big, { ...event(`/p${i % 10}.png`, 10), timestamp: ms(i) }, true);
-    batch.add(big, { ...event("/next-hour.png", 10), timestamp: ms(3_600_000) }, true);
+    for (let i = 0; i < 2_500; i++) batch.add(big, { ...event(`/p${i % 10}.png`, 10), time: ms(i) }, true);
+    batch.add(big, { ...event("/next-hour.png", 10), time: ms(3_600_000) }, true);
     batch.add(other, event("/o.png", 10), true);
     batch.add(big, event("/unlogged.png", 10), false);
     const ids = batch.logs.toArray().map((h) => h.log._id);
@@ -73,9 +73,9 @@ describe("recordBatch", () => {
     const buckets = requestLogBuckets(batch.logs);
     expect(REQUEST_LOG_BUCKET_MAX).toBe(250);
     expect(buckets.map((b) => ({ _id: b._id, tenant: b.tenant, start: b.start, end: b.end, logs: b.count }))).toEqual([
-      ...Array.from({ length: 10 }, (_, k) => ({ _id: ids[k * 250], tenant: big._id, start: ms(k * 250), end: ms(k * 250 + 249), logs: 250 })),
-      { _id: ids[2_500], tenant: big._id, start: ms(3_600_000), end: ms(3_600_000), logs: 1 },
-      { _id: ids[2_501], tenant: other._id, start: ms(0), end: ms(0), logs: 1 },
+      ...Array.from({ length: 10 }, (_, k) => ({ _id: ids[k * 250], tenant: big._id, start: new Date(ms(k * 250)), end: new Date(ms(k * 250 + 249)), logs: 250 })),
+      { _id: ids[2_500], tenant: big._id, start: new Date(ms(3_600_000)), end: new Date(ms(3_600_000)), logs: 1 },
+      { _id: ids[2_501], tenant: other._id, start: new Date(ms(0)), end: new Date(ms(0)), logs: 1 },
     ]);
     expect(requestLogBuckets(batch.logs)).toEqual(buckets);
     expect(logsOf(buckets)).toEqual(batch.logs.toArray().map((h) => h.log));
@@ -97,7 +97,7 @@ describe("recordBatch", () => {
     const b: UsageOwner = { _id: new Types.ObjectId(), slug: "b", billingSubject: "user:b", ownerId: "b" };
     // The same tenant as another owner object (the edge builds a new one when the tenant's config is reloaded).
     const aAgain: UsageOwner = { ...a, _id: new Types.ObjectId(a._id.toHexString()) };
-    const hour = (h: number) => ({ ...event("/x.png", 1), timestamp: new Date(at.getTime() + h * 3_600_000) });
+    const hour = (h: number) => ({ ...event("/x.png", 1), time: at.getTime() + h * 3_600_000 });
     const batch = new UsageBatch();
     for (const [owner, h] of [[a, 0], [b, 0], [a, 0], [a, 1], [aAgain, 0], [b, 1]] as const) batch.add(owner, hour(h), true);
     const ids = batch.logs.toArray().map((l) => l.log._id);
@@ -123,11 +123,13 @@ describe("HeldLogs", () => {
     bytes: i * 1_000_003,
     durationMs: i / 7,
   });
+  /** Log i as added: its time as epoch ms. */
+  const served = (i: number) => ({ ...log(i), time: at.getTime() + i * 1_000 });
 
   it("gives back every field of every log as added, under an id fixed when it was added, across growth", () => {
     const held = new HeldLogs();
     const before = Math.floor(Date.now() / 1000) * 1000;
-    for (let i = 0; i < 3_000; i++) held.push(i % 3 ? tenantA : tenantB, log(i));
+    for (let i = 0; i < 3_000; i++) held.push(i % 3 ? tenantA : tenantB, served(i));
     const after = Date.now();
     expect(held.length).toBe(3_000);
     const all = held.toArray();
@@ -151,7 +153,7 @@ describe("HeldLogs", () => {
     expect(held.toArray()).toEqual(given);
     held.dropOldest(2);
     expect(held.toArray()).toEqual(given.slice(2));
-    held.push(tenantB, log(9));
+    held.push(tenantB, served(9));
     expect(held.toArray().slice(0, 3)).toEqual(given.slice(2));
     expect(held.at(3)?.log.path).toBe("/p9.png");
     held.dropOldest(10);
@@ -160,7 +162,7 @@ describe("HeldLogs", () => {
 
   it("is emptied for reuse by a new batch, which then holds only its own logs under new ids", () => {
     const held = new HeldLogs();
-    for (let i = 0; i < 1_500; i++) held.push(tenantA, log(i));
+    for (let i = 0; i < 1_500; i++) held.push(tenantA, served(i));
     const firstIds = new Set(held.toArray().map((h) => h.log._id.toHexString()));
     expect(() => new UsageBatch(held)).toThrow("a batch starts with no logs");
     held.clear();
@@ -169,7 +171,7 @@ describe("HeldLogs", () => {
     const batch = new UsageBatch(held);
     expect(batch.logs).toBe(held);
     expect(batch.empty).toBe(true);
-    for (let i = 0; i < 3; i++) batch.add(owner, { ...log(i), path: `/again${i}.png` }, true);
+    for (let i = 0; i < 3; i++) batch.add(owner, { ...served(i), path: `/again${i}.png` }, true);
     expect(held.toArray().map((h) => [h.tenant, h.log.path])).toEqual([0, 1, 2].map((i) => [owner._id, `/again${i}.png`]));
     expect(held.toArray().some((h) => firstIds.has(h.log._id.toHexString()))).toBe(false);
   });
@@ -180,7 +182,7 @@ describe("HeldLogs", () => {
     let n = 0;
     for (let round = 0; round < 12; round++) {
       for (let k = 0; k < 700; k++, n++) {
-        held.push(tenantA, log(n));
+        held.push(tenantA, served(n));
         model.push({ path: `/p${n}.png`, id: held.at(-1)?.log._id.toHexString() ?? "" });
       }
       const drop = (round * 97) % 500;
