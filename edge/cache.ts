@@ -11,6 +11,8 @@ export interface CachedResponse {
   storedAt?: number;
   /** The response headers of a whole-object hit, as a flat list (built on the first hit). */
   hitHeaders?: string[];
+  /** The Age, in seconds, `hitHeaders` ends with. */
+  hitAge?: number;
   /** When the entry last moved to the most recently used end, counted in moves (set by the cache). */
   touched?: number;
   /** Read since it last moved (set by the cache): it gets a second chance before it is evicted. */

@@ -20,8 +20,8 @@ export interface EdgeDeps {
   quota: QuotaGate;
   /** The scheme clients reach the edge with (for the addresses API responses are rewritten to). */
   scheme: string;
-  /** Lowercase substrings of user agents that are refused. */
-  blockedBots: string[];
+  /** Whether a user agent is refused (see `botFilter`). */
+  blockedBot: (userAgent: string) => boolean;
   /** Larger objects stream through uncached. */
   maxObjectBytes: number;
   /** Larger origin responses are refused (502) or cut off. */
@@ -184,6 +184,27 @@ function memoOf(t: EdgeTenantConfig): TenantMemo {
   return memo;
 }
 
+/**
+ * Whether a user agent contains one of the bots' names (lowercase substrings), case aside. Every request carries its
+ * client's user agent and the clients of a site send few distinct ones: each verdict is kept (a bounded number, as
+ * user agents come from clients), so the agent is not lowercased and searched for every name on every request.
+ */
+export function botFilter(bots: readonly string[]): (userAgent: string) => boolean {
+  const names = bots.map((b) => b.toLowerCase()).filter(Boolean);
+  if (names.length === 0) return () => false;
+  const verdicts = new Map<string, boolean>();
+  return (userAgent) => {
+    let blocked = verdicts.get(userAgent);
+    if (blocked === undefined) {
+      const lower = userAgent.toLowerCase();
+      blocked = names.some((name) => lower.includes(name));
+      if (verdicts.size >= 1_000) verdicts.clear();
+      verdicts.set(userAgent, blocked);
+    }
+    return blocked;
+  };
+}
+
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
 
 function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
@@ -192,10 +213,7 @@ function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r:
     return refuse(res, 405, "Only GET and HEAD are served.\n", { allow: "GET, HEAD" });
   }
   const ua = req.headers["user-agent"];
-  if (ua && d.blockedBots.length) {
-    const lower = ua.toLowerCase();
-    if (d.blockedBots.some((bot) => lower.includes(bot))) return refuse(res, 403, "Forbidden.\n");
-  }
+  if (ua && d.blockedBot(ua)) return refuse(res, 403, "Forbidden.\n");
   const kept = d.quota.checkKept(doc.billingSubject);
   if (kept === undefined) {
     return d.quota.check(doc.billingSubject).then(
@@ -525,7 +543,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
     // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
     const now = Date.now();
-    const age = String(Math.floor((now - (entry.storedAt ?? now)) / 1000));
+    const age = Math.floor((now - (entry.storedAt ?? now)) / 1000);
     const list = (entry.hitHeaders ??= [
       ...Object.entries(entry.headers).flat(),
       "x-cache",
@@ -537,9 +555,12 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
       "content-length",
       String(entry.body.length),
       "age",
-      age,
+      String(age),
     ]);
-    if (list[list.length - 1] !== age) list[list.length - 1] = age;
+    if (entry.hitAge !== age) {
+      entry.hitAge = age;
+      list[list.length - 1] = String(age);
+    }
     res.writeHead(200, list);
     if (c.head) {
       res.end();

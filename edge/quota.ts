@@ -36,9 +36,14 @@ type Stored = Reloaded & Usage & {
 const UNSETTLED_MAX_AGE_MS = 100;
 
 
+/** A UTC month: its start and end as Dates and as epoch ms. */
+type Month = { start: Date; end: Date; startMs: number; endMs: number };
+
 export class QuotaGate {
   private readonly stored = new Map<string, Stored>();
   private readonly loads = new Coalescer<Stored>();
+  /** The month of the last check (worked out again only when the clock leaves it: checks run on every request). */
+  private month: Month | undefined;
 
   constructor(
     private readonly recorder: UsageRecorder,
@@ -53,9 +58,9 @@ export class QuotaGate {
   async check(billingSubject: string): Promise<QuotaRefusal | null> {
     const kept = this.checkKept(billingSubject);
     if (kept !== undefined) return kept;
-    const now = new Date(this.now());
-    const month = resolvePeriod("current_month", now);
-    return this.decide(billingSubject, await this.storedFor(billingSubject, now, month.start.getTime()), now, month);
+    const nowMs = this.now();
+    const month = this.monthAt(nowMs);
+    return this.decide(billingSubject, await this.storedFor(billingSubject, new Date(nowMs), month.startMs), nowMs, month);
   }
 
   /** `check` without waiting: the answer when the subject's stored usage is fresh, else undefined. */
@@ -70,18 +75,23 @@ export class QuotaGate {
     // An unsettled read is read again soon, unless a reload failed since (then the outage's retry spacing holds).
     const due = reloadDue(age, this.maxAgeMs, have, nowMs) || (!have.settled && have.failedAt === null && age >= UNSETTLED_MAX_AGE_MS);
     if (due && !this.loads.running(billingSubject)) {
-      const at = new Date(nowMs);
-      this.reload(billingSubject, at, resolvePeriod("current_month", at).start.getTime()).catch(() => undefined);
+      this.reload(billingSubject, new Date(nowMs), this.monthAt(nowMs).startMs).catch(() => undefined);
     }
     // Pro and other plans without a hard quota: nothing to add up.
     if (!PLANS[have.plan].hardQuota) return null;
-    const now = new Date(nowMs);
-    const month = resolvePeriod("current_month", now);
-    if (have.month !== month.start.getTime()) return undefined;
-    return this.decide(billingSubject, have, now, month);
+    const month = this.monthAt(nowMs);
+    if (have.month !== month.startMs) return undefined;
+    return this.decide(billingSubject, have, nowMs, month);
   }
 
-  private decide(billingSubject: string, s: Stored, now: Date, month: { start: Date; end: Date }): QuotaRefusal | null {
+  private monthAt(nowMs: number): Month {
+    const known = this.month;
+    if (known && nowMs >= known.startMs && nowMs < known.endMs) return known;
+    const { start, end } = resolvePeriod("current_month", new Date(nowMs));
+    return (this.month = { start, end, startMs: start.getTime(), endMs: end.getTime() });
+  }
+
+  private decide(billingSubject: string, s: Stored, nowMs: number, month: Month): QuotaRefusal | null {
     const limits = PLANS[s.plan];
     if (!limits.hardQuota) return null;
     const pending = this.recorder.unwritten(billingSubject, month.start);
@@ -91,10 +101,10 @@ export class QuotaGate {
     const bytes = s.bytes + Math.max(0, written.bytes - s.written.bytes) + pending.bytes;
     const over = requests >= limits.requests ? "requests" : bytes >= limits.bandwidthBytes ? "bandwidth" : null;
     if (!over) return null;
-    const resetsAt = month.end;
+    const resetsAt = new Date(month.endMs);
     return {
       resetsAt,
-      retryAfter: Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000)),
+      retryAfter: Math.max(1, Math.ceil((month.endMs - nowMs) / 1000)),
       message: `Monthly ${over} quota of the ${s.plan} plan used up; service resumes ${resetsAt.toISOString()}.`,
     };
   }

@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ResponseCache } from "./cache.ts";
 import { OriginFetcher } from "./fetch.ts";
-import { createEdgeHandler, type EdgeDeps } from "./handler.ts";
+import { botFilter, createEdgeHandler, type EdgeDeps } from "./handler.ts";
 import { OutageWatch } from "./outage.ts";
 import { QuotaGate } from "./quota.ts";
 import { TenantDirectory } from "./tenants.ts";
@@ -81,7 +81,7 @@ export function createEdge(config: EdgeConfig): Edge {
     recorder,
     quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, outage),
     scheme: config.scheme ?? "http",
-    blockedBots: (config.blockedBots ?? DEFAULT_BLOCKED_BOTS).map((b) => b.toLowerCase()).filter(Boolean),
+    blockedBot: botFilter(config.blockedBots ?? DEFAULT_BLOCKED_BOTS),
     maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),
     maxResponseBytes: config.maxResponseBytes ?? 2 * 1024 * 1024 * 1024,
     maxParseBytes: config.maxParseBytes ?? 4 * 1024 * 1024,
