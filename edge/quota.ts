@@ -36,8 +36,8 @@ type Stored = Reloaded & Usage & {
 const UNSETTLED_MAX_AGE_MS = 100;
 
 
-/** A UTC month: its start and end as Dates and as epoch ms. */
-type Month = { start: Date; end: Date; startMs: number; endMs: number };
+/** A UTC month: its start (a Date and epoch ms) and its end (epoch ms). */
+type Month = { start: Date; startMs: number; endMs: number };
 
 export class QuotaGate {
   private readonly stored = new Map<string, Stored>();
@@ -88,7 +88,7 @@ export class QuotaGate {
     const known = this.month;
     if (known && nowMs >= known.startMs && nowMs < known.endMs) return known;
     const { start, end } = resolvePeriod("current_month", new Date(nowMs));
-    return (this.month = { start, end, startMs: start.getTime(), endMs: end.getTime() });
+    return (this.month = { start, startMs: start.getTime(), endMs: end.getTime() });
   }
 
   private decide(billingSubject: string, s: Stored, nowMs: number, month: Month): QuotaRefusal | null {

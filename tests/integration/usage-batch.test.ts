@@ -24,6 +24,28 @@ const event = (path: string, bytes: number) => ({
   durationMs: 1,
 });
 
+describe("UsageBatch", () => {
+  it("counts each tenant's day once, whichever owner object of the tenant and whatever order its requests come in", () => {
+    const a: UsageOwner = { _id: new Types.ObjectId(), slug: "a", billingSubject: "user:a", ownerId: "a" };
+    const b: UsageOwner = { _id: new Types.ObjectId(), slug: "b", billingSubject: "user:b", ownerId: "b" };
+    // The same tenant as another owner object (the edge builds a new one when the tenant's config is reloaded).
+    const aAgain: UsageOwner = { ...a, _id: new Types.ObjectId(a._id.toHexString()) };
+    const day = (n: number) => at.getTime() + n * 86_400_000;
+    const batch = new UsageBatch();
+    const adds: Array<[UsageOwner, number, number]> = [
+      [a, 0, 1], [a, 0, 2], [a, 1, 4], [aAgain, 1, 8], [aAgain, 0, 16], [b, 0, 32], [aAgain, 0, 64], [a, 1, 128], [a, 0, 256],
+    ];
+    for (const [o, n, bytes] of adds) batch.add(o, { ...event("/d.png", bytes), time: day(n) }, false);
+    const counted = [...batch.days.values()].map((d) => ({ tenant: d.tenant.slug, day: d.day, requests: d.requests, bytes: d.bytes }));
+    expect(counted).toEqual([
+      { tenant: "a", day: new Date(Date.UTC(2026, 10, 20)), requests: 5, bytes: 1 + 2 + 16 + 64 + 256 },
+      { tenant: "a", day: new Date(Date.UTC(2026, 10, 21)), requests: 3, bytes: 4 + 8 + 128 },
+      { tenant: "b", day: new Date(Date.UTC(2026, 10, 20)), requests: 1, bytes: 32 },
+    ]);
+    expect(batch.requests).toBe(adds.length);
+  });
+});
+
 describe("recordBatch", () => {
   it("applies a retried batch once and later batches on top", async () => {
     const first = new UsageBatch();
