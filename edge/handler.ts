@@ -103,11 +103,13 @@ function answer(
     refuse(res, 404, "No tenant is served at this address.\n");
     return undefined;
   }
-  // The tenant's memo and the request's route, looked up once for serving and recording.
+  // The tenant's memo and the request's route, looked up once for serving and recording (a route that could not be
+  // worked out fails the request as anything else unexpected does).
   const memo = memoOf(match.tenant);
-  const r = routeIn(memo, match.tenant.doc, match.path);
+  let r: Route | undefined;
   let outcome: Outcome | Promise<Outcome>;
   try {
+    r = routeIn(memo, match.tenant.doc, match.path);
     outcome = serve(d, inFlight, match, r, req, res);
   } catch (err) {
     record(d, req, memo, r, match.path, failed(req, res, err), started, time);
@@ -148,9 +150,9 @@ function failed(req: IncomingMessage, res: ServerResponse, err: unknown): Outcom
 }
 
 /** Adds a served request to the usage pipeline (refusals, `null`, are not usage). */
-function record(d: EdgeDeps, req: IncomingMessage, memo: TenantMemo, route: Route, asked: string, outcome: Outcome, started: number, time: number): void {
+function record(d: EdgeDeps, req: IncomingMessage, memo: TenantMemo, route: Route | undefined, asked: string, outcome: Outcome, started: number, time: number): void {
   if (!outcome) return;
-  const path = route.pathname ?? asked;
+  const path = route?.pathname ?? asked.split("?", 1)[0];
   d.recorder.record(memo.owner, {
     time,
     method: req.method ?? "GET",
@@ -158,7 +160,7 @@ function record(d: EdgeDeps, req: IncomingMessage, memo: TenantMemo, route: Rout
     status: outcome.status,
     bytes: req.method === "HEAD" ? 0 : outcome.bytes,
     cacheStatus: outcome.cache,
-    kind: route.kind,
+    kind: route?.kind ?? kindOf(asked),
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
   });
 }
