@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TenantDoc } from "#models/tenant.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import type { UsageOwner } from "#app/server/traffic.server.ts";
+import { escapeRegex } from "#app/utils/regex.ts";
 import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
 import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
@@ -191,7 +192,7 @@ function memoOf(t: EdgeTenantConfig): TenantMemo {
  * which tests a browser's user agent in a third of the time lowercasing it and searching it for each name took.
  */
 export function botFilter(bots: readonly string[]): (userAgent: string) => boolean {
-  const names = bots.filter(Boolean).map((name) => name.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"));
+  const names = bots.filter(Boolean).map(escapeRegex);
   if (names.length === 0) return () => false;
   const pattern = new RegExp(names.join("|"), "iu");
   return (userAgent) => pattern.test(userAgent);

@@ -13,6 +13,11 @@ beforeAll(resetDb);
 
 const owner: UsageOwner = { _id: new Types.ObjectId(), slug: "batchy", billingSubject: "user:u1", ownerId: "u1" };
 const at = new Date(Date.UTC(2026, 10, 20, 10));
+// Two tenants, and the first again as another owner object (the edge builds a new one when a tenant's config is
+// reloaded).
+const a: UsageOwner = { _id: new Types.ObjectId(), slug: "a", billingSubject: "user:a", ownerId: "a" };
+const b: UsageOwner = { _id: new Types.ObjectId(), slug: "b", billingSubject: "user:b", ownerId: "b" };
+const aAgain: UsageOwner = { ...a, _id: new Types.ObjectId(a._id.toHexString()) };
 const event = (path: string, bytes: number) => ({
   time: at.getTime(),
   method: "GET",
@@ -26,10 +31,6 @@ const event = (path: string, bytes: number) => ({
 
 describe("UsageBatch", () => {
   it("counts each tenant's day once, whichever owner object of the tenant and whatever order its requests come in", () => {
-    const a: UsageOwner = { _id: new Types.ObjectId(), slug: "a", billingSubject: "user:a", ownerId: "a" };
-    const b: UsageOwner = { _id: new Types.ObjectId(), slug: "b", billingSubject: "user:b", ownerId: "b" };
-    // The same tenant as another owner object (the edge builds a new one when the tenant's config is reloaded).
-    const aAgain: UsageOwner = { ...a, _id: new Types.ObjectId(a._id.toHexString()) };
     const day = (n: number) => at.getTime() + n * 86_400_000;
     const batch = new UsageBatch();
     const adds: Array<[UsageOwner, number, number]> = [
@@ -115,10 +116,6 @@ describe("recordBatch", () => {
   });
 
   it("puts a tenant's logs of one hour in one bucket however they interleave with other tenants and hours", () => {
-    const a: UsageOwner = { _id: new Types.ObjectId(), slug: "a", billingSubject: "user:a", ownerId: "a" };
-    const b: UsageOwner = { _id: new Types.ObjectId(), slug: "b", billingSubject: "user:b", ownerId: "b" };
-    // The same tenant as another owner object (the edge builds a new one when the tenant's config is reloaded).
-    const aAgain: UsageOwner = { ...a, _id: new Types.ObjectId(a._id.toHexString()) };
     const hour = (h: number) => ({ ...event("/x.png", 1), time: at.getTime() + h * 3_600_000 });
     const batch = new UsageBatch();
     for (const [owner, h] of [[a, 0], [b, 0], [a, 0], [a, 1], [aAgain, 0], [b, 1]] as const) batch.add(owner, hour(h), true);
