@@ -2,6 +2,8 @@
 // exhausted free quota), then serves an asset or a `/~api` response from the cache or the origin, and records the
 // request in the usage pipeline once it has been answered.
 import type { IncomingMessage, ServerResponse } from "node:http";
+// Imported rather than read as a global: `globalThis.performance` is a getter, called on every read of it.
+import { performance } from "node:perf_hooks";
 import type { TenantDoc } from "#models/tenant.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import type { UsageOwner } from "#app/server/traffic.server.ts";
@@ -111,7 +113,7 @@ function answer(
   let outcome: Outcome | Promise<Outcome>;
   try {
     r = routeIn(memo, match.tenant.doc, match.path);
-    outcome = serve(d, inFlight, match, r, req, res);
+    outcome = serve(d, inFlight, match, r, req, res, time);
   } catch (err) {
     record(d, req, memo, r, match.path, failed(req, res, err), started, time);
     return undefined;
@@ -200,7 +202,7 @@ export function botFilter(bots: readonly string[]): (userAgent: string) => boole
 
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
 
-function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
+function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse, time: number): Outcome | Promise<Outcome> {
   const doc = match.tenant.doc;
   if (req.method !== "GET" && req.method !== "HEAD") {
     return refuse(res, 405, "Only GET and HEAD are served.\n", { allow: "GET, HEAD" });
@@ -210,23 +212,23 @@ function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r:
   const kept = d.quota.checkKept(doc.billingSubject);
   if (kept === undefined) {
     return d.quota.check(doc.billingSubject).then(
-      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, r, req, res)),
+      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, r, req, res, time)),
       (err: unknown) => {
         // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
         outageWarning(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
-        return route(d, inFlight, match, r, req, res);
+        return route(d, inFlight, match, r, req, res, time);
       },
     );
   }
   if (kept) return quotaRefusal(res, kept);
-  return route(d, inFlight, match, r, req, res);
+  return route(d, inFlight, match, r, req, res, time);
 }
 
 const quotaRefusal = (res: ServerResponse, over: QuotaRefusal): Outcome => refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
-function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse): Outcome | Promise<Outcome> {
+function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse, time: number): Outcome | Promise<Outcome> {
   if (r.pathname === null) return refuse(res, 400, "Bad request.\n");
-  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc: match.tenant.doc };
+  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc: match.tenant.doc, time };
   return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.target ?? null, r.allowed as TypeCheck);
 }
 
@@ -251,6 +253,8 @@ interface Ctx {
   res: ServerResponse;
   head: boolean;
   doc: TenantDoc;
+  /** When the request came (epoch ms): the clock is read once per request. */
+  time: number;
 }
 
 /**
@@ -353,7 +357,7 @@ function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTar
 function serveAsset(c: Ctx, target: AssetTarget | null, allowed: TypeCheck): Outcome | Promise<Outcome> {
   if (!target) return refuse(c.res, 404, "Not found.\n");
   const asked = c.head ? undefined : c.req.headers.range;
-  const hit = c.d.cache.get(target.key);
+  const hit = c.d.cache.get(target.key, c.time);
   if (hit) return sendEntry(c, hit, "HIT", allowed, asked);
   return serveAssetMiss(c, target, allowed, asked);
 }
@@ -414,7 +418,7 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
 
   const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;
   const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${doc.transformApiUrls ? match.base : "-"} ${url}`;
-  const hit = d.cache.get(key);
+  const hit = d.cache.get(key, c.time);
   // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
   if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
   const fetched = await fetchShared(c, key, (store) =>
@@ -535,8 +539,8 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   if (cache === "HIT" && entry.status === 200 && !range && (!entry.headers.etag || c.req.headers["if-none-match"] === undefined)) {
     // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
     // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
-    const now = Date.now();
-    const age = Math.floor((now - (entry.storedAt ?? now)) / 1000);
+    const now = c.time;
+    const age = Math.max(0, Math.floor((now - (entry.storedAt ?? now)) / 1000));
     const list = (entry.hitHeaders ??= [
       ...Object.entries(entry.headers).flat(),
       "x-cache",
@@ -563,7 +567,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     return { status: 200, cache, bytes: entry.body.length };
   }
   const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
-  if (cache === "HIT" && entry.storedAt) headers.age = String(Math.floor((Date.now() - entry.storedAt) / 1000));
+  if (cache === "HIT" && entry.storedAt) headers.age = String(Math.max(0, Math.floor((c.time - entry.storedAt) / 1000)));
   const etag = entry.headers.etag;
   if (etag && entry.status === 200 && c.req.headers["if-none-match"] === etag) {
     res.writeHead(304, headers).end();

@@ -59,7 +59,8 @@ export class UsageRecorder {
 
   record(owner: UsageOwner, event: ServedRequest): void {
     const keepLog = this.logSampleRate >= 1 || this.random() < this.logSampleRate;
-    this.current.add(owner, event, keepLog);
+    // The request was served just now: its log's id is made at its time (no second clock read).
+    this.current.add(owner, event, keepLog, event.time);
     if (keepLog) this.boundLogs();
   }
 

@@ -69,6 +69,8 @@ class DayPart {
   readonly counts = new Float64Array(COUNTER_FIELDS.length);
   /** This tenant's and day's path counters, by path. */
   readonly paths = new Map<string, PathPart>();
+  /** The path counters added to last. */
+  lastPath: PathPart | undefined;
   constructor(
     readonly tenant: UsageOwner,
     readonly day: Date,
@@ -113,20 +115,48 @@ const ID_PROCESS = randomBytes(5);
 let idCounter = randomInt(0x1000000);
 
 /**
- * Request logs held in memory until they are written, kept column by column: numbers in typed arrays, strings and
- * tenants as references to values that are shared anyway (a route's path, a tenant config's id). A held log is thus
- * no objects for the garbage collector to trace and promote while the batch waits its 2 s, which at the edge's rate
- * (a log per request) cost more than serving the request. Each log's ObjectId is fixed when it is added (its bytes
- * in a column), so a retried write stores it under the same id; a log is made into an object only to be written.
+ * The distinct values of a column of held logs, numbered in the order they first come; a log keeps its value's
+ * number. Values are told apart as Map keys are (a tenant's id by its object: one per tenant config, so a tenant may
+ * have a few numbers). A run of one value, the common case, looks nothing up.
+ */
+class ValueTable<T> {
+  readonly values: T[] = [];
+  private readonly numbers = new Map<T, number>();
+  private last: T | undefined;
+  private lastNumber = -1;
+
+  numberOf(value: T): number {
+    if (value === this.last && this.lastNumber >= 0) return this.lastNumber;
+    let n = this.numbers.get(value);
+    if (n === undefined) {
+      n = this.values.push(value) - 1;
+      this.numbers.set(value, n);
+    }
+    this.last = value;
+    this.lastNumber = n;
+    return n;
+  }
+}
+
+/**
+ * Request logs held in memory until they are written, kept column by column in typed arrays: numbers as they are,
+ * tenants, methods and paths as the numbers of their values in a table of the batch's distinct ones. A held log is
+ * thus no objects or references for the garbage collector to trace, promote or record (a reference stored in a
+ * large old array costs a write barrier) while the batch waits its 2 s, which at the edge's rate (a log per request)
+ * cost more than serving the request. Each log's ObjectId is fixed when it is added (its bytes in a column), so a
+ * retried write stores it under the same id; a log is made into an object only to be written.
  */
 export class HeldLogs {
   /** Live logs are at column positions [head, end): dropping the oldest moves `head`, room is made when adding. */
   private head = 0;
   private end = 0;
   private capacity = 0;
-  private tenants: Types.ObjectId[] = [];
-  private methods: string[] = [];
-  private paths: string[] = [];
+  private tenants = new ValueTable<Types.ObjectId>();
+  private methods = new ValueTable<string>();
+  private paths = new ValueTable<string>();
+  private tenantIx = new Uint32Array(0);
+  private methodIx = new Uint32Array(0);
+  private pathIx = new Uint32Array(0);
   private ids = Buffer.alloc(0);
   private times = new Float64Array(0);
   private statuses = new Uint16Array(0);
@@ -147,15 +177,18 @@ export class HeldLogs {
     return this.end - this.head;
   }
 
-  /** Adds a log (with a new id unless one is given). */
-  push(tenant: Types.ObjectId, log: ServedRequest, id?: Types.ObjectId): void {
+  /**
+   * Adds a log, with a new id unless one is given: made at `madeAt` (epoch ms; the edge passes the request's time,
+   * which is now, rather than read the clock again).
+   */
+  push(tenant: Types.ObjectId, log: ServedRequest, id?: Types.ObjectId, madeAt = Date.now()): void {
     if (this.end === this.capacity) this.makeRoom();
     const k = this.end;
     if (id) this.ids.set(id.id, k * 12);
-    else newObjectId(this.ids, k * 12);
-    this.tenants[k] = tenant;
-    this.methods[k] = log.method;
-    this.paths[k] = log.path;
+    else newObjectId(this.ids, k * 12, madeAt);
+    this.tenantIx[k] = this.tenants.numberOf(tenant);
+    this.methodIx[k] = this.methods.numberOf(log.method);
+    this.pathIx[k] = this.paths.numberOf(log.path);
     this.times[k] = log.time;
     this.statuses[k] = log.status;
     this.codes[k] = CACHE_CODE[log.cacheStatus] | KIND_CODE[log.kind];
@@ -165,7 +198,7 @@ export class HeldLogs {
   }
 
   tenantAt(i: number): Types.ObjectId {
-    return this.tenants[this.head + i];
+    return this.tenants.values[this.tenantIx[this.head + i]];
   }
 
   /** Epoch ms of log i. */
@@ -194,8 +227,8 @@ export class HeldLogs {
   private fieldsAt(k: number): Omit<HeldLog["log"], "_id" | "timestamp"> {
     const code = this.codes[k];
     return {
-      method: this.methods[k],
-      path: this.paths[k],
+      method: this.methods.values[this.methodIx[k]],
+      path: this.paths.values[this.pathIx[k]],
       status: this.statuses[k],
       cacheStatus: CACHE_STATUSES[code & 0xf],
       kind: REQUEST_KINDS[code >> 4],
@@ -220,12 +253,65 @@ export class HeldLogs {
    */
   clear(): void {
     this.head = this.end = 0;
+    this.tenants = new ValueTable();
+    this.methods = new ValueTable();
+    this.paths = new ValueTable();
+  }
+
+  /**
+   * The live logs as plain data, to be handed to another thread (see `UsageBatchData`): the columns copied, and the
+   * tables of tenants (as hex), methods and paths.
+   */
+  toData(): HeldLogsData {
+    const from = this.head;
+    const to = this.end;
+    return {
+      length: to - from,
+      tenants: this.tenants.values.map((t) => t.toHexString()),
+      tenantIx: this.tenantIx.slice(from, to),
+      methods: [...this.methods.values],
+      methodIx: this.methodIx.slice(from, to),
+      paths: [...this.paths.values],
+      pathIx: this.pathIx.slice(from, to),
+      ids: new Uint8Array(this.ids.subarray(from * 12, to * 12)),
+      times: this.times.slice(from, to),
+      statuses: this.statuses.slice(from, to),
+      codes: this.codes.slice(from, to),
+      sizes: this.sizes.slice(from, to),
+      durations: this.durations.slice(from, to),
+    };
+  }
+
+  /**
+   * Takes the logs given as data by `toData` (their ids kept, so a retried write still stores each at most once), in
+   * place of the none it holds.
+   */
+  load(data: HeldLogsData): void {
+    if (this.length !== 0) throw new Error("logs are loaded into empty held logs only");
+    this.head = 0;
+    this.capacity = this.end = data.length;
+    this.tenants = new ValueTable();
+    this.methods = new ValueTable();
+    this.paths = new ValueTable();
+    // The tables get the same numbers in the same order.
+    for (const hex of data.tenants) this.tenants.numberOf(new Types.ObjectId(hex));
+    for (const method of data.methods) this.methods.numberOf(method);
+    for (const path of data.paths) this.paths.numberOf(path);
+    this.tenantIx = data.tenantIx;
+    this.methodIx = data.methodIx;
+    this.pathIx = data.pathIx;
+    this.ids = Buffer.from(data.ids.buffer, data.ids.byteOffset, data.length * 12);
+    this.times = data.times;
+    this.statuses = data.statuses;
+    this.codes = data.codes;
+    this.sizes = data.sizes;
+    this.durations = data.durations;
   }
 
   /** Drops the oldest n logs (at once: their room is taken back when more is needed). */
   dropOldest(n: number): void {
     this.head += Math.max(0, Math.min(n, this.length));
-    if (this.head === this.end) this.head = this.end = 0;
+    if (this.head === this.end) this.clear();
   }
 
   /** Moves the live logs to the front: in place when that frees an eighth of the columns, else into ones twice as long. */
@@ -236,11 +322,16 @@ export class HeldLogs {
     const to = this.end;
     if (capacity === this.capacity) {
       this.ids.copyWithin(0, from * 12, to * 12);
-      for (const column of [this.times, this.statuses, this.codes, this.sizes, this.durations]) column.copyWithin(0, from, to);
+      for (const column of [this.tenantIx, this.methodIx, this.pathIx, this.times, this.statuses, this.codes, this.sizes, this.durations]) {
+        column.copyWithin(0, from, to);
+      }
     } else {
       const ids = Buffer.alloc(capacity * 12);
       ids.set(this.ids.subarray(from * 12, to * 12));
       this.ids = ids;
+      this.tenantIx = moved(this.tenantIx, new Uint32Array(capacity), from, to);
+      this.methodIx = moved(this.methodIx, new Uint32Array(capacity), from, to);
+      this.pathIx = moved(this.pathIx, new Uint32Array(capacity), from, to);
       this.times = moved(this.times, new Float64Array(capacity), from, to);
       this.statuses = moved(this.statuses, new Uint16Array(capacity), from, to);
       this.codes = moved(this.codes, new Uint8Array(capacity), from, to);
@@ -248,28 +339,59 @@ export class HeldLogs {
       this.durations = moved(this.durations, new Float64Array(capacity), from, to);
       this.capacity = capacity;
     }
-    // The dropped logs' strings and tenants are let go of here.
-    this.tenants = this.tenants.slice(from, to);
-    this.methods = this.methods.slice(from, to);
-    this.paths = this.paths.slice(from, to);
     this.head = 0;
     this.end = live;
+    // The dropped logs' values are let go of here: the tables are made again from the live logs.
+    if (from > 0) this.renumber();
+  }
+
+  /** Tables of the live logs' values only, and the logs' numbers in them. */
+  private renumber(): void {
+    const old = [this.tenants, this.methods, this.paths];
+    this.tenants = new ValueTable();
+    this.methods = new ValueTable();
+    this.paths = new ValueTable();
+    for (let k = this.head; k < this.end; k++) {
+      this.tenantIx[k] = this.tenants.numberOf(old[0].values[this.tenantIx[k]] as Types.ObjectId);
+      this.methodIx[k] = this.methods.numberOf(old[1].values[this.methodIx[k]] as string);
+      this.pathIx[k] = this.paths.numberOf(old[2].values[this.pathIx[k]] as string);
+    }
   }
 }
 
+/** Held logs as plain data (`HeldLogs.toData`): every column has one entry per log, in order. */
+export interface HeldLogsData {
+  length: number;
+  /** Tables of tenant ids (hex), methods and paths, and per log the number of its value in them. */
+  tenants: string[];
+  tenantIx: Uint32Array<ArrayBuffer>;
+  methods: string[];
+  methodIx: Uint32Array<ArrayBuffer>;
+  paths: string[];
+  pathIx: Uint32Array<ArrayBuffer>;
+  /** 12 bytes per log. */
+  ids: Uint8Array<ArrayBuffer>;
+  times: Float64Array<ArrayBuffer>;
+  statuses: Uint16Array<ArrayBuffer>;
+  codes: Uint8Array<ArrayBuffer>;
+  sizes: Float64Array<ArrayBuffer>;
+  durations: Float64Array<ArrayBuffer>;
+}
+
 /** The values [from, to) of a column, at the start of a new one. */
-function moved<T extends Float64Array | Uint16Array | Uint8Array>(column: T, into: T, from: number, to: number): T {
+function moved<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(column: T, into: T, from: number, to: number): T {
   into.set(column.subarray(from, to) as never);
   return into;
 }
 
 /**
- * Writes a new ObjectId at `offset`, laid out as the driver's: the current second (not the log's, which ingest may
- * date weeks back: unique ids rest on fewer than 2^24 ids a second per process), the process bytes, a counter.
+ * Writes a new ObjectId at `offset`, laid out as the driver's: the second it is made at (now, not the time of a log
+ * that ingest may date weeks back: unique ids rest on fewer than 2^24 ids a second per process), the process bytes,
+ * a counter.
  */
-function newObjectId(into: Buffer, offset: number): void {
+function newObjectId(into: Buffer, offset: number, madeAt: number): void {
   // Byte by byte: Buffer#copy is a call into C++, and writeUInt32BE checks its arguments, both dearer than stores.
-  const second = Math.floor(Date.now() / 1000);
+  const second = Math.floor(madeAt / 1000);
   into[offset] = second >>> 24;
   into[offset + 1] = (second >>> 16) & 0xff;
   into[offset + 2] = (second >>> 8) & 0xff;
@@ -298,7 +420,8 @@ export class UsageBatch {
     if (logs.length !== 0) throw new Error("a batch starts with no logs");
   }
 
-  add(tenant: UsageOwner, e: ServedRequest, keepLog: boolean): void {
+  /** Counts a request, and keeps its log if asked (its id made at `madeAt`, see `HeldLogs.push`). */
+  add(tenant: UsageOwner, e: ServedRequest, keepLog: boolean, madeAt?: number): void {
     const dayMs = Math.floor(e.time / DAY_MS) * DAY_MS;
     // Consecutive requests are mostly one tenant's on one day: the last day part is kept at hand, found again by the
     // owner object it came with (a tenant's owner object changes when its config is reloaded, its day part does not).
@@ -330,21 +453,67 @@ export class UsageBatch {
     p.bytes += e.bytes;
     this.requests++;
     // The log's id is fixed now (and names the bucket the log starts), so a retried write cannot store it twice.
-    if (keepLog) this.logs.push(tenant._id, e);
+    if (keepLog) this.logs.push(tenant._id, e, undefined, madeAt);
   }
 
   private pathPart(d: DayPart, path: string): PathPart {
+    // Runs of one path (of a day part) find it without a look-up.
+    const last = d.lastPath;
+    if (last !== undefined && last.path === path) return last;
     let p = d.paths.get(path);
     if (!p) {
       p = { tenant: d.tenant._id, day: d.day, path, requests: 0, bytes: 0 };
       d.paths.set(path, p);
     }
+    d.lastPath = p;
     return p;
   }
 
   get empty(): boolean {
     return this.days.size === 0 && this.logs.length === 0;
   }
+
+  /** The batch as plain data, to be handed to another thread and written there (`fromData`, then `recordBatch`). */
+  toData(): UsageBatchData {
+    const owners: UsageBatchData["owners"] = [];
+    const ownerIx = new Map<string, number>();
+    const days: UsageBatchData["days"] = [];
+    for (const d of this.days.values()) {
+      const t = d.tenant;
+      const id = t.idHex ?? t._id.toHexString();
+      let owner = ownerIx.get(id);
+      if (owner === undefined) {
+        owner = owners.push({ id, slug: t.slug, billingSubject: t.billingSubject, ownerId: t.ownerId }) - 1;
+        ownerIx.set(id, owner);
+      }
+      days.push({ owner, day: d.day.getTime(), counts: d.counts.slice(), paths: [...d.paths.values()].map((p) => [p.path, p.requests, p.bytes]) });
+    }
+    return { requests: this.requests, owners, days, logs: this.logs.toData() };
+  }
+
+  /** A batch given as data by `toData`. */
+  static fromData(data: UsageBatchData): UsageBatch {
+    const batch = new UsageBatch();
+    batch.logs.load(data.logs);
+    const owners = data.owners.map((o) => ({ _id: new Types.ObjectId(o.id), slug: o.slug, billingSubject: o.billingSubject, ownerId: o.ownerId, idHex: o.id }));
+    for (const { owner, day, counts, paths } of data.days) {
+      const d = new DayPart(owners[owner], new Date(day));
+      d.counts.set(counts);
+      for (const [path, requests, bytes] of paths) d.paths.set(path, { tenant: d.tenant._id, day: d.day, path, requests, bytes });
+      batch.days.set(`${owners[owner].idHex}|${day}`, d);
+    }
+    batch.requests = data.requests;
+    return batch;
+  }
+}
+
+/** A usage batch as plain data (`UsageBatch.toData`): what crosses to the thread that writes it. */
+export interface UsageBatchData {
+  requests: number;
+  owners: Array<{ id: string; slug: string; billingSubject: string; ownerId: string }>;
+  /** Per tenant (an index into `owners`) and UTC day (epoch ms): the counters, and per path [path, requests, bytes]. */
+  days: Array<{ owner: number; day: number; counts: Float64Array; paths: Array<[string, number, number]> }>;
+  logs: HeldLogsData;
 }
 
 

@@ -47,6 +47,42 @@ describe("UsageBatch", () => {
   });
 });
 
+describe("UsageBatch as data", () => {
+  it("comes back from its data with every day's counters and paths, and every log with its id, dropped logs left out", () => {
+    const batch = new UsageBatch();
+    const head = (n: number) => ({ ...event("/a.png", n), time: at.getTime() + n });
+    for (let n = 0; n < 5; n++) batch.add(a, head(n), true);
+    // Logs dropped from the front (a long outage) are not part of the data.
+    batch.logs.dropOldest(2);
+    batch.add(b, { ...event("/b.png", 7), method: "HEAD", status: 404, cacheStatus: "MISS", kind: "api", durationMs: 2.5 }, true);
+    batch.add(aAgain, { ...event("/a.png", 9), time: at.getTime() + 86_400_000 }, true);
+    batch.add(a, { ...event("/c.png", 11), time: at.getTime() + 86_400_000 }, false);
+    const data = batch.toData();
+    // Strings travel once each, tenants once per owner object.
+    expect(data.logs.paths).toEqual(["/a.png", "/b.png"]);
+    expect(data.logs.methods).toEqual(["GET", "HEAD"]);
+    expect(data.logs.tenants).toEqual([a, b, aAgain].map((o) => o._id.toHexString()));
+
+    const back = UsageBatch.fromData(data);
+    const days = (x: UsageBatch) =>
+      [...x.days.entries()].map(([key, d]) => ({
+        key,
+        owner: { id: d.tenant._id.toHexString(), slug: d.tenant.slug, billingSubject: d.tenant.billingSubject, ownerId: d.tenant.ownerId },
+        day: d.day,
+        inc: d.inc,
+        paths: [...d.paths.values()].map((p) => ({ ...p, tenant: p.tenant.toHexString() })),
+      }));
+    expect(days(back)).toEqual(days(batch));
+    expect(back.requests).toBe(8);
+    expect(back.logs.toArray()).toEqual(batch.logs.toArray());
+    expect(back.logs.length).toBe(5);
+    // And it takes more logs after the ones it was given.
+    back.add(b, event("/d.png", 1), true);
+    expect(back.logs.at(-1)?.log.path).toBe("/d.png");
+    expect(back.logs.toArray().slice(0, 5)).toEqual(batch.logs.toArray());
+  });
+});
+
 describe("recordBatch", () => {
   it("applies a retried batch once and later batches on top", async () => {
     const first = new UsageBatch();
@@ -197,18 +233,21 @@ describe("HeldLogs", () => {
 
   it("matches an array of the same logs through interleaved adds, drops and growth", () => {
     const held = new HeldLogs();
-    const model: Array<{ path: string; id: string }> = [];
+    const model: Array<{ tenant: Types.ObjectId; method: string; path: string; id: string }> = [];
     let n = 0;
     for (let round = 0; round < 12; round++) {
       for (let k = 0; k < 700; k++, n++) {
-        held.push(tenantA, served(n));
-        model.push({ path: `/p${n}.png`, id: held.at(-1)?.log._id.toHexString() ?? "" });
+        // Runs of one value and values coming back after others were dropped (the tables are made again then).
+        const tenant = n % 5 < 3 ? tenantA : tenantB;
+        const path = `/p${n % 1_000}.png`;
+        held.push(tenant, { ...served(n), path });
+        model.push({ tenant, method: n % 2 ? "HEAD" : "GET", path, id: held.at(-1)?.log._id.toHexString() ?? "" });
       }
       const drop = (round * 97) % 500;
       held.dropOldest(drop);
       model.splice(0, drop);
       expect(held.length).toBe(model.length);
     }
-    expect(held.toArray().map((h) => ({ path: h.log.path, id: h.log._id.toHexString() }))).toEqual(model);
+    expect(held.toArray().map((h) => ({ tenant: h.tenant, method: h.log.method, path: h.log.path, id: h.log._id.toHexString() }))).toEqual(model);
   });
 });
