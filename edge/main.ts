@@ -1,12 +1,14 @@
 // The edge process (`npm start` runs it beside the app): serves tenants on EDGE_PORT until SIGTERM/SIGINT, then
 // finishes the answers in progress, writes the usage it holds and closes the database connection.
-import mongoose from "mongoose";
-import { closeDbByOwner, connectDb } from "#app/server/db.server.ts";
+import { closeDbByOwner } from "#app/server/db.server.ts";
 import { env } from "#app/server/env.server.ts";
+import { DatabaseThread } from "./database.ts";
 import { createEdge } from "./server.ts";
 
 closeDbByOwner();
-await connectDb();
+// The serving thread runs no database driver code: its look-ups and writes go to a thread of their own (decision 015).
+const database = new DatabaseThread();
+await database.connect();
 
 const edge = createEdge({
   edgeHost: env.edge.host,
@@ -17,6 +19,7 @@ const edge = createEdge({
   cacheBytes: env.edge.cacheBytes,
   logSampleRate: env.edge.logSampleRate,
   blockedBots: env.edge.blockedBots,
+  database,
 });
 
 const port = await edge.listen(env.edge.port, env.host);
@@ -28,8 +31,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     if (stopping) return;
     stopping = true;
     void (async () => {
+      // (Closing the edge closes its database thread, once the usage it holds is written.)
       await edge.close();
-      await mongoose.disconnect();
       console.log("[edge] stopped, usage written");
       process.exit(0);
     })().catch((err: unknown) => {

@@ -12,3 +12,8 @@ export const EDGE_NODE_FLAGS: readonly string[] = ["--single-threaded-gc"];
 // cache hit. The launcher lowers its own process (which runs the store) to it once the app and the edge are spawned;
 // bench:edge starts its store with it.
 export const EMBEDDED_STORE_NICENESS = 10;
+
+// The niceness of the edge's database thread (decision 015): its usage writes — building and serialising a batch's
+// logs every few seconds — and its reloads wait for a moment the serving thread leaves free rather than delaying a
+// cache hit.
+export const EDGE_DATABASE_THREAD_NICENESS = 10;

@@ -2,9 +2,9 @@
 // requests or bandwidth is refused until 00:00 UTC on the 1st of next month. What the database holds is read at most
 // every `maxAgeMs` per subject; what this edge has recorded but not written yet is added on every check.
 import { resolvePeriod } from "#app/schemas/period.ts";
-import { PLANS, resolvePlan, type Plan } from "#app/server/billing.server.ts";
-import { monthToDate } from "#app/server/usage.server.ts";
+import { PLANS, type Plan } from "#app/server/billing.server.ts";
 import { Coalescer } from "./cache.ts";
+import { type SubjectUsage, subjectUsage } from "./database.ts";
 import { OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
 import type { Usage, UsageRecorder } from "./usage.ts";
 
@@ -52,6 +52,8 @@ export class QuotaGate {
     private readonly now: () => number = Date.now,
     /** Whether the database answers, and how long past its age a usage read may stand in when not (decision 012). */
     private readonly outage = new OutageWatch(now),
+    /** Reads a subject's plan and month-to-date usage (on this thread, unless the edge's database runs on its own). */
+    private readonly load: (billingSubject: string, now: Date) => Promise<SubjectUsage> = subjectUsage,
   ) {}
 
   /** Null when the subject may be served, else why not and until when. */
@@ -125,13 +127,9 @@ export class QuotaGate {
     return this.loads.run(subject, async () => {
       const generation = this.recorder.writeGeneration;
       const written = this.recorder.written(subject, new Date(month));
-      const [plan, used] = await this.outage.load(
-        Promise.all([resolvePlan(subject, null), monthToDate(subject, now)]),
-        () => this.stored.get(subject),
-        `quota of ${subject}: using the last usage read`,
-      );
+      const { plan, requests, bytes } = await this.outage.load(this.load(subject, now), () => this.stored.get(subject), `quota of ${subject}: using the last usage read`);
       const settled = generation % 2 === 0 && generation === this.recorder.writeGeneration;
-      const value = { plan, requests: used.requests, bytes: used.bandwidthBytes, written, settled, at: now.getTime(), month, failedAt: null };
+      const value = { plan, requests, bytes, written, settled, at: now.getTime(), month, failedAt: null };
       this.stored.set(subject, value);
       return value;
     }).promise;

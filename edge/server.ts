@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ResponseCache } from "./cache.ts";
+import { type EdgeDatabase, inlineDatabase } from "./database.ts";
 import { OriginFetcher } from "./fetch.ts";
 import { botFilter, createEdgeHandler, type EdgeDeps } from "./handler.ts";
 import { OutageWatch } from "./outage.ts";
@@ -50,6 +51,11 @@ export interface EdgeConfig {
   /** How long past their age tenant and quota answers are served while the database does not answer (decision 012). */
   staleIfErrorMs?: number;
   usage?: UsageRecorderOptions;
+  /**
+   * Where tenant look-ups, quota reads and usage writes run: on this thread through the process's mongoose connection
+   * (the default), or a `DatabaseThread` (what `npm start` runs; closed with the edge).
+   */
+  database?: EdgeDatabase;
   now?: () => Date;
 }
 
@@ -62,14 +68,19 @@ export interface Edge {
 }
 
 export function createEdge(config: EdgeConfig): Edge {
-  const recorder = new UsageRecorder({ logSampleRate: config.logSampleRate, ...config.usage });
+  const database = config.database ?? inlineDatabase;
+  const recorder = new UsageRecorder({
+    logSampleRate: config.logSampleRate,
+    write: (batch, writer, counted) => database.write(batch, writer, counted),
+    ...config.usage,
+  });
   // The clock in epoch ms (Date.now itself unless a test sets the time): read on every request, so no Date is made.
   const now = config.now;
   const clock = now ? () => now().getTime() : Date.now;
   // One view of whether the database answers, for tenant and quota answers alike (decision 012).
   const outage = new OutageWatch(clock, config.staleIfErrorMs);
   const deps: EdgeDeps = {
-    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, outage),
+    directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, outage, (key) => database.tenant(key)),
     fetcher: new OriginFetcher({
       allowPrivate: config.allowPrivateOrigins,
       dnsServers: config.dnsServers,
@@ -79,7 +90,7 @@ export function createEdge(config: EdgeConfig): Edge {
     }),
     cache: new ResponseCache(config.cacheBytes),
     recorder,
-    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, outage),
+    quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, outage, (subject, now) => database.usage(subject, now)),
     scheme: config.scheme ?? "http",
     blockedBot: botFilter(config.blockedBots ?? DEFAULT_BLOCKED_BOTS),
     maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),
@@ -118,6 +129,7 @@ export function createEdge(config: EdgeConfig): Edge {
       await closed;
       await recorder.stop();
       await deps.fetcher.close();
+      await database.close();
     },
   };
 }

@@ -52,6 +52,8 @@ export class TenantDirectory {
     private readonly now: () => number = Date.now,
     /** Whether the database answers, and how long past its age an answer may stand in when not (decision 012). */
     private readonly outage = new OutageWatch(now),
+    /** Reads a key's answer from the database (on this thread, unless the edge's database runs on its own). */
+    private readonly load: (key: string) => Promise<EdgeTenantConfig | null> = loadTenantConfig,
   ) {}
 
   /** The tenant for a request's Host and path, or null when none is there. */
@@ -131,7 +133,7 @@ export class TenantDirectory {
   private reload(key: string): Promise<EdgeTenantConfig | null> {
     const startedAt = this.now();
     return this.lookups.run(key, async () => {
-      const value = await this.outage.load(load(key), () => this.entries.get(key), `${key}: serving the last answer`);
+      const value = await this.outage.load(this.load(key), () => this.entries.get(key), `${key}: serving the last answer`);
       // A bounded map (hostnames come from clients): past the cap, the oldest answers go first.
       this.entries.delete(key);
       while (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
@@ -141,7 +143,8 @@ export class TenantDirectory {
   }
 }
 
-async function load(key: string): Promise<EdgeTenantConfig | null> {
+/** A directory key's tenant (`slug:…`, or `domain:…` for an active custom domain) read from the database, or null. */
+export async function loadTenantConfig(key: string): Promise<EdgeTenantConfig | null> {
   await connectDb();
   let doc: TenantDoc | null;
   if (key.startsWith("slug:")) {

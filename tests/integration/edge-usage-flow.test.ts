@@ -1,14 +1,16 @@
 // What the edge serves is what the dashboard counts: daily usage, path usage and request logs match the requests made
 // (counts and bytes received by the client), requests are answered while a usage write is stuck, refusals the edge
-// makes by itself are not billed, and a shutdown writes everything held.
+// makes by itself are not billed, and a shutdown writes everything held; with the edge's database on the serving
+// thread and on a thread of its own (as `npm start` runs it).
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encryptToken } from "#app/server/crypto.server.ts";
-import { recordBatch } from "#app/server/traffic.server.ts";
 import { startOfUtcDay } from "#app/schemas/period.ts";
+import { DatabaseThread, type EdgeDatabase, inlineDatabase } from "#edge/database.ts";
 import { createEdge } from "#edge/server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
+import { RequestLogBucket } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
@@ -38,8 +40,18 @@ afterAll(() => origin.close());
 
 type Made = { method: string; path: string; status: number; cache: string; kind: "asset" | "api"; bytes: number };
 
-describe("the edge's usage", () => {
+describe.each([
+  ["on the serving thread", () => inlineDatabase],
+  ["on a thread of its own", () => new DatabaseThread()],
+])("the edge's usage, its database %s", (_, makeDatabase: () => EdgeDatabase) => {
+  beforeAll(async () => {
+    await DailyUsage.deleteMany({ tenant: id });
+    await DailyPathUsage.deleteMany({ tenant: id });
+    await RequestLogBucket.deleteMany({ tenant: id });
+  });
+
   it("answers while a usage write is stuck, counts exactly what clients received, and writes it all at shutdown", async () => {
+    const database = makeDatabase();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let writes = 0;
@@ -47,12 +59,13 @@ describe("the edge's usage", () => {
       edgeHost: "localhost",
       allowPrivateOrigins: true,
       cacheBytes: 8 * 1024 * 1024,
+      database,
       usage: {
         intervalMs: 50,
-        write: async (batch, writer) => {
+        write: async (batch, writer, counted) => {
           writes++;
           await gate;
-          await recordBatch(batch, writer);
+          await database.write(batch, writer, counted);
         },
       },
     });
