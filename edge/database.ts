@@ -51,8 +51,8 @@ export type DatabaseRequest =
 
 /**
  * What the database thread answers: a tenant's document as BSON (so its ObjectIds and Dates arrive as they left, as
- * the driver's own classes),
- * a subject's usage, `counted` ahead of the end of a write, or the error a request failed with (its message).
+ * the driver's own classes), a subject's usage, `counted` ahead of the end of a write, or the error a request failed
+ * with (its message).
  */
 export type DatabaseAnswer = { id: number; ok: true; value?: unknown; doc?: Uint8Array | null; apiToken?: string | null };
 export type DatabaseReply = DatabaseAnswer | { id: number; ok: false; message: string } | { id: number; counted: true };
@@ -70,8 +70,10 @@ type Pending = { resolve: (answer: DatabaseAnswer) => void; reject: (err: Error)
  * The thread's bootstrap: it registers tsx (the edge's TypeScript loader, whatever runs the edge: tsx, or vitest in
  * tests), then loads database-worker.ts.
  */
-const WORKER_BOOT = `import(${JSON.stringify(tsxApiUrl())})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL("./database-worker.ts", import.meta.url).href)}); });`;
+function workerBoot(): string {
+  const worker = new URL("./database-worker.ts", import.meta.url).href;
+  return `import(${JSON.stringify(tsxApiUrl())}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); });`;
+}
 
 /**
  * The database on a thread of its own. The thread is started on first use and again after it stops (a crash fails
@@ -137,7 +139,7 @@ export class DatabaseThread implements EdgeDatabase {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_BOOT, { eval: true });
+    const worker = new Worker(workerBoot(), { eval: true });
     worker.unref();
     worker.on("message", (reply: DatabaseReply) => {
       if ("counted" in reply) {
