@@ -32,6 +32,8 @@ function yieldToServing(): void {
 
 async function answer(request: DatabaseRequest): Promise<DatabaseReply> {
   const { id } = request;
+  // Every request but the last connects first (once: the connection is shared), whichever comes first to a new thread.
+  if (request.op !== "close") await connectDb();
   switch (request.op) {
     case "tenant": {
       const config = await loadTenantConfig(request.key);
@@ -43,7 +45,6 @@ async function answer(request: DatabaseRequest): Promise<DatabaseReply> {
       await recordBatch(UsageBatch.fromData(request.batch), request.writer, () => port?.postMessage({ id, counted: true } satisfies DatabaseReply));
       return { id, ok: true };
     case "connect":
-      await connectDb();
       return { id, ok: true };
     case "close":
       await mongoose.disconnect();

@@ -80,9 +80,10 @@ export function createEdgeHandler(d: EdgeDeps) {
         return undefined;
       }
       const kept = d.directory.resolveKept(req.headers.host, url, d.scheme);
-      if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, time);
+      if (kept !== undefined) return answer(d, inFlight, req, res, kept, started, time, time);
       return d.directory.resolve(req.headers.host, url, d.scheme).then(
-        (match) => answer(d, inFlight, req, res, match, started, time),
+        // Served once the tenant is known: its cached answer is judged at that time.
+        (match) => answer(d, inFlight, req, res, match, started, time, Date.now()),
         (err: unknown) => void (err instanceof TenantLookupFailed ? unresolved(res, err) : failed(req, res, err)),
       );
     } catch (err) {
@@ -92,7 +93,10 @@ export function createEdgeHandler(d: EdgeDeps) {
   };
 }
 
-/** Serves a request once its tenant is known, and records it when answered (at once for a hit). */
+/**
+ * Serves a request once its tenant is known, and records it when answered (at once for a hit). `time` is when the
+ * request came (its log's timestamp), `now` when it is served (epoch ms: the same unless its tenant had to be loaded).
+ */
 function answer(
   d: EdgeDeps,
   inFlight: Coalescer<Fetched>,
@@ -101,6 +105,7 @@ function answer(
   match: TenantMatch | null,
   started: number,
   time: number,
+  now: number,
 ): Promise<void> | undefined {
   if (!match) {
     refuse(res, 404, "No tenant is served at this address.\n");
@@ -113,13 +118,14 @@ function answer(
   let outcome: Outcome | Promise<Outcome>;
   try {
     r = routeIn(memo, match.tenant.doc, match.path);
-    outcome = serve(d, inFlight, match, r, req, res, time);
+    outcome = serve(d, inFlight, match, r, req, res, now);
   } catch (err) {
-    record(d, req, memo, r, match.path, failed(req, res, err), started, time);
+    record(d, req, memo, r, match.path, failed(req, res, err), started, time, now);
     return undefined;
   }
+  // Answered at once: recorded as of `now` (no second clock read); answered later, as of then.
   if (!(outcome instanceof Promise)) {
-    record(d, req, memo, r, match.path, outcome, started, time);
+    record(d, req, memo, r, match.path, outcome, started, time, now);
     return undefined;
   }
   return outcome.then(
@@ -152,8 +158,21 @@ function failed(req: IncomingMessage, res: ServerResponse, err: unknown): Outcom
   return null;
 }
 
-/** Adds a served request to the usage pipeline (refusals, `null`, are not usage). */
-function record(d: EdgeDeps, req: IncomingMessage, memo: TenantMemo, route: Route | undefined, asked: string, outcome: Outcome, started: number, time: number): void {
+/**
+ * Adds a served request to the usage pipeline (refusals, `null`, are not usage). `recordedAt` is the time now, when
+ * the caller has just read it (epoch ms).
+ */
+function record(
+  d: EdgeDeps,
+  req: IncomingMessage,
+  memo: TenantMemo,
+  route: Route | undefined,
+  asked: string,
+  outcome: Outcome,
+  started: number,
+  time: number,
+  recordedAt?: number,
+): void {
   if (!outcome) return;
   const path = route?.pathname ?? asked.split("?", 1)[0];
   d.recorder.record(memo.owner, {
@@ -165,7 +184,7 @@ function record(d: EdgeDeps, req: IncomingMessage, memo: TenantMemo, route: Rout
     cacheStatus: outcome.cache,
     kind: route?.kind ?? kindOf(asked),
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-  });
+  }, recordedAt);
 }
 
 /**
@@ -202,7 +221,7 @@ export function botFilter(bots: readonly string[]): (userAgent: string) => boole
 
 const kindOf = (path: string): RequestKind => (path === "/~api" || path.startsWith("/~api/") ? "api" : "asset");
 
-function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse, time: number): Outcome | Promise<Outcome> {
+function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse, now: number): Outcome | Promise<Outcome> {
   const doc = match.tenant.doc;
   if (req.method !== "GET" && req.method !== "HEAD") {
     return refuse(res, 405, "Only GET and HEAD are served.\n", { allow: "GET, HEAD" });
@@ -212,23 +231,24 @@ function serve(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r:
   const kept = d.quota.checkKept(doc.billingSubject);
   if (kept === undefined) {
     return d.quota.check(doc.billingSubject).then(
-      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, r, req, res, time)),
+      // Served once the quota is known: its cached answer is judged at that time.
+      (over) => (over ? quotaRefusal(res, over) : route(d, inFlight, match, r, req, res, Date.now())),
       (err: unknown) => {
         // Quotas fail open: the database being unreachable for a moment must not take tenants' traffic down.
         outageWarning(`edge: quota of ${doc.billingSubject} not checked: ${(err as Error).message}`);
-        return route(d, inFlight, match, r, req, res, time);
+        return route(d, inFlight, match, r, req, res, Date.now());
       },
     );
   }
   if (kept) return quotaRefusal(res, kept);
-  return route(d, inFlight, match, r, req, res, time);
+  return route(d, inFlight, match, r, req, res, now);
 }
 
 const quotaRefusal = (res: ServerResponse, over: QuotaRefusal): Outcome => refuse(res, 429, `${over.message}\n`, { "retry-after": String(over.retryAfter) });
 
-function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse, time: number): Outcome | Promise<Outcome> {
+function route(d: EdgeDeps, inFlight: Coalescer<Fetched>, match: TenantMatch, r: Route, req: IncomingMessage, res: ServerResponse, now: number): Outcome | Promise<Outcome> {
   if (r.pathname === null) return refuse(res, 400, "Bad request.\n");
-  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc: match.tenant.doc, time };
+  const ctx: Ctx = { d, inFlight, req, res, head: req.method === "HEAD", doc: match.tenant.doc, now };
   return r.kind === "api" ? serveApi(ctx, match, r.pathname, r.search) : serveAsset(ctx, r.target ?? null, r.allowed as TypeCheck);
 }
 
@@ -253,8 +273,8 @@ interface Ctx {
   res: ServerResponse;
   head: boolean;
   doc: TenantDoc;
-  /** When the request came (epoch ms): the clock is read once per request. */
-  time: number;
+  /** When the request is served (epoch ms; the clock is read once for it): its cached answer is judged then. */
+  now: number;
 }
 
 /**
@@ -357,7 +377,7 @@ function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTar
 function serveAsset(c: Ctx, target: AssetTarget | null, allowed: TypeCheck): Outcome | Promise<Outcome> {
   if (!target) return refuse(c.res, 404, "Not found.\n");
   const asked = c.head ? undefined : c.req.headers.range;
-  const hit = c.d.cache.get(target.key, c.time);
+  const hit = c.d.cache.get(target.key, c.now);
   if (hit) return sendEntry(c, hit, "HIT", allowed, asked);
   return serveAssetMiss(c, target, allowed, asked);
 }
@@ -418,7 +438,7 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
 
   const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;
   const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${doc.transformApiUrls ? match.base : "-"} ${url}`;
-  const hit = d.cache.get(key, c.time);
+  const hit = d.cache.get(key, c.now);
   // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
   if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
   const fetched = await fetchShared(c, key, (store) =>
@@ -539,7 +559,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   if (cache === "HIT" && entry.status === 200 && !range && (!entry.headers.etag || c.req.headers["if-none-match"] === undefined)) {
     // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
     // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
-    const now = c.time;
+    const now = c.now;
     const age = Math.max(0, Math.floor((now - (entry.storedAt ?? now)) / 1000));
     const list = (entry.hitHeaders ??= [
       ...Object.entries(entry.headers).flat(),
@@ -567,7 +587,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     return { status: 200, cache, bytes: entry.body.length };
   }
   const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
-  if (cache === "HIT" && entry.storedAt) headers.age = String(Math.max(0, Math.floor((c.time - entry.storedAt) / 1000)));
+  if (cache === "HIT" && entry.storedAt) headers.age = String(Math.max(0, Math.floor((c.now - entry.storedAt) / 1000)));
   const etag = entry.headers.etag;
   if (etag && entry.status === 200 && c.req.headers["if-none-match"] === etag) {
     res.writeHead(304, headers).end();

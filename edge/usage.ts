@@ -57,10 +57,11 @@ export class UsageRecorder {
     this.random = opts.random ?? Math.random;
   }
 
-  record(owner: UsageOwner, event: ServedRequest): void {
+  /** Adds a served request; `now` is the time now, when the caller has just read it (epoch ms). */
+  record(owner: UsageOwner, event: ServedRequest, now?: number): void {
     const keepLog = this.logSampleRate >= 1 || this.random() < this.logSampleRate;
-    // The request was served just now: its log's id is made at its time (no second clock read).
-    this.current.add(owner, event, keepLog, event.time);
+    // Its log's id is made as of now (not as of the request's start, which a long download leaves far behind).
+    this.current.add(owner, event, keepLog, now);
     if (keepLog) this.boundLogs();
   }
 

@@ -178,8 +178,8 @@ export class HeldLogs {
   }
 
   /**
-   * Adds a log, with a new id unless one is given: made at `madeAt` (epoch ms; the edge passes the request's time,
-   * which is now, rather than read the clock again).
+   * Adds a log, with a new id unless one is given: made at `madeAt`, the time now (epoch ms; the edge passes it when it
+   * has just read the clock for a request answered at once).
    */
   push(tenant: Types.ObjectId, log: ServedRequest, id?: Types.ObjectId, madeAt = Date.now()): void {
     if (this.end === this.capacity) this.makeRoom();
@@ -476,15 +476,16 @@ export class UsageBatch {
   /** The batch as plain data, to be handed to another thread and written there (`fromData`, then `recordBatch`). */
   toData(): UsageBatchData {
     const owners: UsageBatchData["owners"] = [];
-    const ownerIx = new Map<string, number>();
+    // By owner object, not tenant id: each day part keeps the owner it was made with (a tenant's slug or billing
+    // subject may have changed between two of its days in one batch).
+    const ownerIx = new Map<UsageOwner, number>();
     const days: UsageBatchData["days"] = [];
     for (const d of this.days.values()) {
       const t = d.tenant;
-      const id = t.idHex ?? t._id.toHexString();
-      let owner = ownerIx.get(id);
+      let owner = ownerIx.get(t);
       if (owner === undefined) {
-        owner = owners.push({ id, slug: t.slug, billingSubject: t.billingSubject, ownerId: t.ownerId }) - 1;
-        ownerIx.set(id, owner);
+        owner = owners.push({ id: t.idHex ?? t._id.toHexString(), slug: t.slug, billingSubject: t.billingSubject, ownerId: t.ownerId }) - 1;
+        ownerIx.set(t, owner);
       }
       days.push({ owner, day: d.day.getTime(), counts: d.counts.slice(), paths: [...d.paths.values()].map((p) => [p.path, p.requests, p.bytes]) });
     }

@@ -113,6 +113,8 @@ describe("DatabaseThread", () => {
     await startingWith("nosuchscheme://127.0.0.1:1/x", () =>
       expect(restarted.tenant("slug:acme")).rejects.toThrow("the edge's database thread stopped: exit code 1"),
     );
+    // The new thread connects whatever it is asked first (here a usage read, which opens no connection by itself).
+    expect(await restarted.usage("user:nobody", new Date())).toEqual({ plan: "free", requests: 0, bytes: 0 });
     expect((await restarted.tenant("slug:acme"))?.doc.slug).toBe("acme");
     await restarted.close();
     await expect(restarted.tenant("slug:acme")).rejects.toThrow("the edge's database is closed");

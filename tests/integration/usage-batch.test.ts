@@ -57,6 +57,9 @@ describe("UsageBatch as data", () => {
     batch.add(b, { ...event("/b.png", 7), method: "HEAD", status: 404, cacheStatus: "MISS", kind: "api", durationMs: 2.5 }, true);
     batch.add(aAgain, { ...event("/a.png", 9), time: at.getTime() + 86_400_000 }, true);
     batch.add(a, { ...event("/c.png", 11), time: at.getTime() + 86_400_000 }, false);
+    // A later day of tenant a under another owner object whose billing subject changed: that day keeps its owner.
+    const aMoved: UsageOwner = { ...aAgain, billingSubject: "user:moved", slug: "a-moved" };
+    batch.add(aMoved, { ...event("/a.png", 13), time: at.getTime() + 2 * 86_400_000 }, false);
     const data = batch.toData();
     // Strings travel once each, tenants once per owner object.
     expect(data.logs.paths).toEqual(["/a.png", "/b.png"]);
@@ -73,7 +76,8 @@ describe("UsageBatch as data", () => {
         paths: [...d.paths.values()].map((p) => ({ ...p, tenant: p.tenant.toHexString() })),
       }));
     expect(days(back)).toEqual(days(batch));
-    expect(back.requests).toBe(8);
+    expect(days(back).map((d) => d.owner.billingSubject)).toEqual(["user:a", "user:b", "user:a", "user:moved"]);
+    expect(back.requests).toBe(9);
     expect(back.logs.toArray()).toEqual(batch.logs.toArray());
     expect(back.logs.length).toBe(5);
     // And it takes more logs after the ones it was given.
