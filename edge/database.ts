@@ -101,9 +101,9 @@ export class DatabaseThread implements EdgeDatabase {
 
   async write(batch: UsageBatch, writer: BatchWriter, counted: () => void): Promise<void> {
     const data = batch.toData();
-    const { logs } = data;
-    const moved = [logs.tenantIx, logs.methodIx, logs.pathIx, logs.ids, logs.times, logs.statuses, logs.codes, logs.sizes, logs.durations];
-    await this.ask({ id: 0, op: "write", batch: data, writer }, moved.map((column) => column.buffer as ArrayBuffer), counted);
+    // The logs' columns are copies made for the thread: moved to it rather than copied again.
+    const columns = Object.values(data.logs).filter((v): v is ArrayBufferView<ArrayBuffer> => ArrayBuffer.isView(v));
+    await this.ask({ id: 0, op: "write", batch: data, writer }, columns.map((column) => column.buffer), counted);
   }
 
   async close(): Promise<void> {

@@ -559,8 +559,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   if (cache === "HIT" && entry.status === 200 && !range && (!entry.headers.etag || c.req.headers["if-none-match"] === undefined)) {
     // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
     // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
-    const now = c.now;
-    const age = Math.max(0, Math.floor((now - (entry.storedAt ?? now)) / 1000));
+    const age = ageOf(entry, c.now);
     const list = (entry.hitHeaders ??= [
       ...Object.entries(entry.headers).flat(),
       "x-cache",
@@ -587,7 +586,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     return { status: 200, cache, bytes: entry.body.length };
   }
   const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
-  if (cache === "HIT" && entry.storedAt) headers.age = String(Math.max(0, Math.floor((c.now - entry.storedAt) / 1000)));
+  if (cache === "HIT" && entry.storedAt) headers.age = String(ageOf(entry, c.now));
   const etag = entry.headers.etag;
   if (etag && entry.status === 200 && c.req.headers["if-none-match"] === etag) {
     res.writeHead(304, headers).end();
@@ -621,6 +620,9 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   res.end(body);
   return { status, cache, bytes: body.length };
 }
+
+/** A cached entry's Age at `now` (epoch ms), in whole seconds. */
+const ageOf = (entry: CachedResponse, now: number) => Math.max(0, Math.floor((now - (entry.storedAt ?? now)) / 1000));
 
 /** One byte range (RFC 9110 §14.1.2); null for what is served whole (several ranges, another unit, nonsense). */
 export function parseRange(header: string, size: number): { start: number; end: number } | "unsatisfiable" | null {

@@ -70,11 +70,24 @@ class DayPart {
   /** This tenant's and day's path counters, by path. */
   readonly paths = new Map<string, PathPart>();
   /** The path counters added to last. */
-  lastPath: PathPart | undefined;
+  private lastPath: PathPart | undefined;
   constructor(
     readonly tenant: UsageOwner,
     readonly day: Date,
   ) {}
+
+  /** A path's counters (made at zero the first time); a run of one path finds them without a look-up. */
+  path(path: string): PathPart {
+    const last = this.lastPath;
+    if (last !== undefined && last.path === path) return last;
+    let p = this.paths.get(path);
+    if (!p) {
+      p = { tenant: this.tenant._id, day: this.day, path, requests: 0, bytes: 0 };
+      this.paths.set(path, p);
+    }
+    this.lastPath = p;
+    return p;
+  }
 
   get requests(): number {
     return this.counts[0];
@@ -253,6 +266,11 @@ export class HeldLogs {
    */
   clear(): void {
     this.head = this.end = 0;
+    this.newTables();
+  }
+
+  /** Empty tables of tenants, methods and paths. */
+  private newTables(): void {
     this.tenants = new ValueTable();
     this.methods = new ValueTable();
     this.paths = new ValueTable();
@@ -290,9 +308,7 @@ export class HeldLogs {
     if (this.length !== 0) throw new Error("logs are loaded into empty held logs only");
     this.head = 0;
     this.capacity = this.end = data.length;
-    this.tenants = new ValueTable();
-    this.methods = new ValueTable();
-    this.paths = new ValueTable();
+    this.newTables();
     // The tables get the same numbers in the same order.
     for (const hex of data.tenants) this.tenants.numberOf(new Types.ObjectId(hex));
     for (const method of data.methods) this.methods.numberOf(method);
@@ -347,14 +363,12 @@ export class HeldLogs {
 
   /** Tables of the live logs' values only, and the logs' numbers in them. */
   private renumber(): void {
-    const old = [this.tenants, this.methods, this.paths];
-    this.tenants = new ValueTable();
-    this.methods = new ValueTable();
-    this.paths = new ValueTable();
+    const { tenants, methods, paths } = this;
+    this.newTables();
     for (let k = this.head; k < this.end; k++) {
-      this.tenantIx[k] = this.tenants.numberOf(old[0].values[this.tenantIx[k]] as Types.ObjectId);
-      this.methodIx[k] = this.methods.numberOf(old[1].values[this.methodIx[k]] as string);
-      this.pathIx[k] = this.paths.numberOf(old[2].values[this.pathIx[k]] as string);
+      this.tenantIx[k] = this.tenants.numberOf(tenants.values[this.tenantIx[k]]);
+      this.methodIx[k] = this.methods.numberOf(methods.values[this.methodIx[k]]);
+      this.pathIx[k] = this.paths.numberOf(paths.values[this.pathIx[k]]);
     }
   }
 }
@@ -427,11 +441,11 @@ export class UsageBatch {
     // owner object it came with (a tenant's owner object changes when its config is reloaded, its day part does not).
     let d = this.last;
     if (!d || tenant !== this.lastOwner || dayMs !== this.lastDay) {
-      const dayKey = `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
-      d = this.days.get(dayKey);
+      const key = dayKey(tenant, dayMs);
+      d = this.days.get(key);
       if (!d) {
         d = new DayPart(tenant, new Date(dayMs));
-        this.days.set(dayKey, d);
+        this.days.set(key, d);
       }
       this.last = d;
       this.lastOwner = tenant;
@@ -448,25 +462,12 @@ export class UsageBatch {
     c[kind + cache] += 1;
     const statusClass = Math.floor(e.status / 100);
     if (statusClass >= 1 && statusClass <= 5) c[STATUS_BASE + statusClass] += 1;
-    const p = this.pathPart(d, e.path);
+    const p = d.path(e.path);
     p.requests += 1;
     p.bytes += e.bytes;
     this.requests++;
     // The log's id is fixed now (and names the bucket the log starts), so a retried write cannot store it twice.
     if (keepLog) this.logs.push(tenant._id, e, undefined, madeAt);
-  }
-
-  private pathPart(d: DayPart, path: string): PathPart {
-    // Runs of one path (of a day part) find it without a look-up.
-    const last = d.lastPath;
-    if (last !== undefined && last.path === path) return last;
-    let p = d.paths.get(path);
-    if (!p) {
-      p = { tenant: d.tenant._id, day: d.day, path, requests: 0, bytes: 0 };
-      d.paths.set(path, p);
-    }
-    d.lastPath = p;
-    return p;
   }
 
   get empty(): boolean {
@@ -500,13 +501,20 @@ export class UsageBatch {
     for (const { owner, day, counts, paths } of data.days) {
       const d = new DayPart(owners[owner], new Date(day));
       d.counts.set(counts);
-      for (const [path, requests, bytes] of paths) d.paths.set(path, { tenant: d.tenant._id, day: d.day, path, requests, bytes });
-      batch.days.set(`${owners[owner].idHex}|${day}`, d);
+      for (const [path, requests, bytes] of paths) {
+        const p = d.path(path);
+        p.requests = requests;
+        p.bytes = bytes;
+      }
+      batch.days.set(dayKey(owners[owner], day), d);
     }
     batch.requests = data.requests;
     return batch;
   }
 }
+
+/** A tenant's day in a batch's `days`. */
+const dayKey = (tenant: UsageOwner, dayMs: number) => `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
 
 /** A usage batch as plain data (`UsageBatch.toData`): what crosses to the thread that writes it. */
 export interface UsageBatchData {
