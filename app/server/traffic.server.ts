@@ -643,13 +643,18 @@ class LogBucketPlanner {
   }
 }
 
-/** Logs per insert: a few full buckets, built and serialised in well under a millisecond (mostly byte copies). */
-const LOGS_PER_INSERT = 1_000;
+/**
+ * Logs per insert: 40 full buckets, built and serialised in about 2 ms (mostly byte copies). Each insert costs the
+ * driver and the store about a millisecond of their own besides, so slices of a few buckets (1,000 logs, as before)
+ * cost the edge's database thread and the store more than the logs did: 2 µs a request at 25,000 requests a second
+ * logged, against 0.7 µs with 10,000.
+ */
+const LOGS_PER_INSERT = 10_000;
 
 /**
  * Stores request logs, each at most once: a retried write finds the buckets it stored before under the same ids.
- * Buckets are built and inserted a slice at a time, so the edge answers requests between slices where one insert of
- * a whole 2-second batch would hold the event loop.
+ * Buckets are built and inserted a slice at a time, so the thread writing them answers other work between slices
+ * (requests, where the edge's database runs on its serving thread) and a long backlog is not built all at once.
  */
 export async function writeRequestLogs(logs: HeldLogs | readonly HeldLog[]): Promise<void> {
   const held = HeldLogs.from(logs);

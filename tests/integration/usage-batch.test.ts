@@ -127,7 +127,7 @@ describe("recordBatch", () => {
     const other: UsageOwner = { _id: new Types.ObjectId(), slug: "other", billingSubject: "user:u3", ownerId: "u3" };
     const ms = (n: number) => at.getTime() + n;
     const batch = new UsageBatch();
-    for (let i = 0; i < 2_500; i++) batch.add(big, { ...event(`/p${i % 10}.png`, 10), time: ms(i) }, true);
+    for (let i = 0; i < 12_500; i++) batch.add(big, { ...event(`/p${i % 10}.png`, 10), time: ms(i) }, true);
     batch.add(big, { ...event("/next-hour.png", 10), time: ms(3_600_000) }, true);
     batch.add(other, event("/o.png", 10), true);
     batch.add(big, event("/unlogged.png", 10), false);
@@ -136,23 +136,24 @@ describe("recordBatch", () => {
     const buckets = requestLogBuckets(batch.logs);
     expect(REQUEST_LOG_BUCKET_MAX).toBe(250);
     expect(buckets.map((b) => ({ _id: b._id, tenant: b.tenant, start: b.start, end: b.end, logs: b.count }))).toEqual([
-      ...Array.from({ length: 10 }, (_, k) => ({ _id: ids[k * 250], tenant: big._id, start: new Date(ms(k * 250)), end: new Date(ms(k * 250 + 249)), logs: 250 })),
-      { _id: ids[2_500], tenant: big._id, start: new Date(ms(3_600_000)), end: new Date(ms(3_600_000)), logs: 1 },
-      { _id: ids[2_501], tenant: other._id, start: new Date(ms(0)), end: new Date(ms(0)), logs: 1 },
+      ...Array.from({ length: 50 }, (_, k) => ({ _id: ids[k * 250], tenant: big._id, start: new Date(ms(k * 250)), end: new Date(ms(k * 250 + 249)), logs: 250 })),
+      { _id: ids[12_500], tenant: big._id, start: new Date(ms(3_600_000)), end: new Date(ms(3_600_000)), logs: 1 },
+      { _id: ids[12_501], tenant: other._id, start: new Date(ms(0)), end: new Date(ms(0)), logs: 1 },
     ]);
     expect(requestLogBuckets(batch.logs)).toEqual(buckets);
     expect(logsOf(buckets)).toEqual(batch.logs.toArray().map((h) => h.log));
 
-    // The first buckets land, the rest do not: as if the write failed in the middle; then it is retried twice.
-    await RequestLogBucket.collection.insertMany(buckets.slice(0, 3));
+    // Some buckets of each insert (10,000 logs a time) land, the rest do not: as if the write failed in the middle;
+    // then it is retried twice.
+    await RequestLogBucket.collection.insertMany([...buckets.slice(0, 3), ...buckets.slice(41, 43)]);
     await recordBatch(batch, { id: "edge-big", seq: 1 });
     await recordBatch(batch, { id: "edge-big", seq: 1 });
     const stored = await storedLogs(big._id);
-    expect(stored.map((l) => l._id)).toEqual(ids.slice(0, 2_501));
-    expect(stored[2_500]).toEqual({ ...batch.logs.at(2_500)?.log });
+    expect(stored.map((l) => l._id)).toEqual(ids.slice(0, 12_501));
+    expect(stored[12_500]).toEqual({ ...batch.logs.at(12_500)?.log });
     expect(await countLogs(other._id)).toBe(1);
-    expect(await RequestLogBucket.countDocuments({ tenant: big._id })).toBe(11);
-    expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 2_502, bytes: 25_020 });
+    expect(await RequestLogBucket.countDocuments({ tenant: big._id })).toBe(51);
+    expect(await DailyUsage.findOne({ tenant: big._id }, { _id: 0, requests: 1, bytes: 1 }).lean()).toEqual({ requests: 12_502, bytes: 125_020 });
   });
 
   it("puts a tenant's logs of one hour in one bucket however they interleave with other tenants and hours", () => {
