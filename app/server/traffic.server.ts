@@ -485,7 +485,7 @@ export class UsageBatch {
       const t = d.tenant;
       let owner = ownerIx.get(t);
       if (owner === undefined) {
-        owner = owners.push({ id: t.idHex ?? t._id.toHexString(), slug: t.slug, billingSubject: t.billingSubject, ownerId: t.ownerId }) - 1;
+        owner = owners.push({ id: hexOf(t), slug: t.slug, billingSubject: t.billingSubject, ownerId: t.ownerId }) - 1;
         ownerIx.set(t, owner);
       }
       days.push({ owner, day: d.day.getTime(), counts: d.counts.slice(), paths: [...d.paths.values()].map((p) => [p.path, p.requests, p.bytes]) });
@@ -513,8 +513,11 @@ export class UsageBatch {
   }
 }
 
+/** A tenant's id in hex (worked out once per tenant config at the edge: `idHex`). */
+const hexOf = (tenant: UsageOwner) => tenant.idHex ?? tenant._id.toHexString();
+
 /** A tenant's day in a batch's `days`. */
-const dayKey = (tenant: UsageOwner, dayMs: number) => `${tenant.idHex ?? tenant._id.toHexString()}|${dayMs}`;
+const dayKey = (tenant: UsageOwner, dayMs: number) => `${hexOf(tenant)}|${dayMs}`;
 
 /** A usage batch as plain data (`UsageBatch.toData`): what crosses to the thread that writes it. */
 export interface UsageBatchData {
