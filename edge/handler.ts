@@ -9,6 +9,7 @@ import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import type { UsageOwner } from "#app/server/traffic.server.ts";
 import { escapeRegex } from "#app/utils/regex.ts";
 import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
+import { notModified, rangeHolds } from "./conditional.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
 import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
 import type { QuotaGate, QuotaRefusal } from "./quota.ts";
@@ -403,7 +404,9 @@ async function serveAssetMiss(c: Ctx, target: AssetTarget, allowed: TypeCheck, a
     if (fetched.kind === "entry") return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
     return sendFetched(c, fetched, "MISS", allowed);
   }
-  return sendFetched(c, await fetchShared(c, key, (store) => fetchFromOrigin(d, url, headers, store ? key : null, store ? doc.cacheTTL : 0)), "MISS", allowed);
+  // Fetched whole (no range, several, or one that cannot be satisfied): the client's range is judged as on a hit.
+  const whole = await fetchShared(c, key, (store) => fetchFromOrigin(d, url, headers, store ? key : null, store ? doc.cacheTTL : 0));
+  return sendFetched(c, whole, "MISS", allowed, asked);
 }
 
 /**
@@ -547,16 +550,18 @@ function responseHeaders(h: OriginResponse["headers"], secret: string | null): R
 
 type TypeCheck = (headers: Record<string, string>, status: number) => boolean;
 
-function sendFetched(c: Ctx, fetched: Fetched, cache: CacheStatus, allowed: TypeCheck): Promise<Outcome> | Outcome {
+/** An origin's answer sent on: a whole object as a hit of it would be (`range` cut from it), or piped, or an error. */
+function sendFetched(c: Ctx, fetched: Fetched, cache: CacheStatus, allowed: TypeCheck, range?: string): Promise<Outcome> | Outcome {
   if (fetched.kind === "error") return plain(c.res, 502, fetched.message, "ERROR");
-  if (fetched.kind === "entry") return sendEntry(c, fetched.entry, cache, allowed, undefined);
+  if (fetched.kind === "entry") return sendEntry(c, fetched.entry, cache, allowed, range);
   return pipeStream(c, fetched, cache, allowed);
 }
 
 function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: TypeCheck, range: string | undefined): Outcome {
   const { res } = c;
   if (!allowed(entry.headers, entry.status)) return plain(res, 403, "This type of file is not served here.\n", cache);
-  if (cache === "HIT" && entry.status === 200 && !range && (!entry.headers.etag || c.req.headers["if-none-match"] === undefined)) {
+  const { headers: asked } = c.req;
+  if (cache === "HIT" && entry.status === 200 && !range && asked["if-none-match"] === undefined && asked["if-modified-since"] === undefined) {
     // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
     // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
     const age = ageOf(entry, c.now);
@@ -587,17 +592,15 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   }
   const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
   if (cache === "HIT" && entry.storedAt) headers.age = String(ageOf(entry, c.now));
-  const etag = entry.headers.etag;
-  if (etag && entry.status === 200 && c.req.headers["if-none-match"] === etag) {
+  const { etag, "last-modified": lastModified } = entry.headers;
+  if (entry.status === 200 && notModified(asked["if-none-match"], asked["if-modified-since"], etag, lastModified)) {
     res.writeHead(304, headers).end();
     return { status: 304, cache, bytes: 0 };
   }
   let status = entry.status;
   let body = entry.body;
   if (entry.status === 200) headers["accept-ranges"] = "bytes";
-  const ifRange = c.req.headers["if-range"];
-  const rangeValid = range && (!ifRange || ifRange === entry.headers.etag || ifRange === entry.headers["last-modified"]);
-  if (rangeValid && entry.status === 200) {
+  if (range && entry.status === 200 && rangeHolds(asked["if-range"], etag, lastModified)) {
     const r = parseRange(range, body.length);
     if (r === "unsatisfiable") {
       headers["content-range"] = `bytes */${body.length}`;

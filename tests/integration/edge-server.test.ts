@@ -217,6 +217,45 @@ describe("the asset proxy", () => {
     ]);
   });
 
+  it("answers conditional requests as RFC 9110 says: If-None-Match by weak comparison, If-Modified-Since, and If-Range by strong comparison", async () => {
+    const LAST_MODIFIED = "Tue, 01 Sep 2026 10:00:00 GMT";
+    // A miss that matches is a 304 already.
+    const miss = await get("/weak.png", { headers: { "if-none-match": 'W/"weak-1"' } });
+    expect({ status: miss.status, headers: pick(miss.headers, ["etag", "last-modified", "x-cache", "content-length"]), bytes: miss.body.length }).toEqual({
+      status: 304,
+      headers: { etag: 'W/"weak-1"', "last-modified": LAST_MODIFIED, "x-cache": "MISS" },
+      bytes: 0,
+    });
+    const answers = async (headers: Record<string, string>) => {
+      const r = await get("/weak.png", { headers });
+      return [r.status, r.headers["x-cache"], r.body.length, r.headers["content-range"]];
+    };
+    const notModified = [304, "HIT", 0, undefined];
+    const whole = [200, "HIT", IMAGE.length, undefined];
+    expect(await answers({ "if-none-match": '"other", W/"weak-1"' })).toEqual(notModified);
+    expect(await answers({ "if-none-match": '"weak-1"' })).toEqual(notModified);
+    expect(await answers({ "if-none-match": "*" })).toEqual(notModified);
+    expect(await answers({ "if-none-match": '"other"' })).toEqual(whole);
+    // If-Modified-Since: at or after Last-Modified is a 304, before it the object; with an If-None-Match it is ignored.
+    expect(await answers({ "if-modified-since": LAST_MODIFIED })).toEqual(notModified);
+    expect(await answers({ "if-modified-since": "Mon, 31 Aug 2026 10:00:00 GMT" })).toEqual(whole);
+    expect(await answers({ "if-none-match": '"other"', "if-modified-since": LAST_MODIFIED })).toEqual(whole);
+    // If-Range: a weak ETag never holds (the whole object), the exact Last-Modified does (the range).
+    expect(await answers({ range: "bytes=0-3", "if-range": 'W/"weak-1"' })).toEqual(whole);
+    expect(await answers({ range: "bytes=0-3", "if-range": LAST_MODIFIED })).toEqual([206, "HIT", 4, `bytes 0-3/${IMAGE.length}`]);
+    expect(origin.count("/media/weak.png")).toBe(1);
+  });
+
+  it("answers a range that cannot be satisfied with 416 on a miss as on a hit", async () => {
+    const body = "jpeg for ?n=416";
+    const miss = await get("/photo.jpg?n=416", { headers: { range: "bytes=-0" } });
+    expect([miss.status, miss.headers["x-cache"], miss.headers["content-range"], miss.body.length]).toEqual([416, "MISS", `bytes */${body.length}`, 0]);
+    const hit = await get("/photo.jpg?n=416", { headers: { range: "bytes=-0" } });
+    expect([hit.status, hit.headers["x-cache"], hit.headers["content-range"], hit.body.length]).toEqual([416, "HIT", `bytes */${body.length}`, 0]);
+    const beyond = await get("/photo.jpg?n=417", { headers: { range: `bytes=${body.length}-` } });
+    expect([beyond.status, beyond.headers["x-cache"], beyond.headers["content-range"]]).toEqual([416, "MISS", `bytes */${body.length}`]);
+  });
+
   it("lets go of the origin when a client leaves in the middle of a streamed object, and counts what it was sent", async () => {
     const recorded = edge.deps.recorder.pendingRequests();
     const received = await new Promise<number>((resolve, reject) => {

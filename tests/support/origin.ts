@@ -49,6 +49,8 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
     switch (url.pathname) {
       case "/media/img.png":
         return send(200, { "content-type": "image/png", etag: '"img-v1"', "cache-control": "public, max-age=31536000" }, IMAGE);
+      case "/media/weak.png":
+        return send(200, { "content-type": "image/png", etag: 'W/"weak-1"', "last-modified": "Tue, 01 Sep 2026 10:00:00 GMT" }, IMAGE);
       case "/media/photo.jpg":
         return send(200, { "content-type": "image/jpeg" }, `jpeg for ${url.search}`);
       case "/media/referer.png":
