@@ -600,7 +600,9 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
   let status = entry.status;
   let body = entry.body;
   if (entry.status === 200) headers["accept-ranges"] = "bytes";
-  if (range && entry.status === 200 && rangeHolds(asked["if-range"], etag, lastModified)) {
+  // node:http joins a repeated If-Range into one string (only Set-Cookie comes as a list).
+  const ifRange = asked["if-range"];
+  if (range && entry.status === 200 && rangeHolds(typeof ifRange === "string" ? ifRange : undefined, etag, lastModified)) {
     const r = parseRange(range, body.length);
     if (r === "unsatisfiable") {
       headers["content-range"] = `bytes */${body.length}`;
