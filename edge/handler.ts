@@ -195,6 +195,8 @@ function record(
 interface TenantMemo {
   owner: UsageOwner;
   routes: Map<string, Route>;
+  /** The API's rewrite prefixes per edge address, and their spelling in a cache key. */
+  rewrites: Map<string, { list: RewritePrefix[]; key: string }>;
 }
 const memos = new WeakMap<EdgeTenantConfig, TenantMemo>();
 
@@ -203,10 +205,22 @@ function memoOf(t: EdgeTenantConfig): TenantMemo {
   if (!memo) {
     const doc = t.doc;
     const owner = { _id: doc._id, slug: doc.slug, billingSubject: doc.billingSubject, ownerId: doc.ownerId, idHex: doc._id.toHexString() };
-    memo = { owner, routes: new Map() };
+    memo = { owner, routes: new Map(), rewrites: new Map() };
     memos.set(t, memo);
   }
   return memo;
+}
+
+function rewritesOf(memo: TenantMemo, doc: TenantDoc, base: string): { list: RewritePrefix[]; key: string } {
+  let found = memo.rewrites.get(base);
+  if (!found) {
+    const list = rewritePrefixes(doc, base);
+    found = { list, key: JSON.stringify(list) };
+    // Addresses come from clients' Host headers: the memo is bounded.
+    if (memo.rewrites.size >= 64) memo.rewrites.clear();
+    memo.rewrites.set(base, found);
+  }
+  return found;
 }
 
 /**
@@ -435,17 +449,20 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   const scheme = { bearer: "Bearer", basic: "Basic", token: "Token" }[doc.apiAuthMode as string];
   if (token && scheme) headers[(doc.apiTokenHeader || "Authorization").toLowerCase()] = `${scheme} ${token}`;
   const anyType = () => true;
-  // The provider's prefixes, worked out only when the origin is asked.
-  const rewrite = (): Rewrite => (doc.transformApiUrls ? { prefixes: rewritePrefixes(doc, match.base), maxBytes: d.maxParseBytes } : null);
-  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite(), token), "BYPASS", anyType);
+  // The provider's prefixes (from its settings and the edge address asked), worked out once per config and address.
+  const prefixes = doc.transformApiUrls ? rewritesOf(memoOf(match.tenant), doc, match.base) : null;
+  const rewrite: Rewrite = prefixes ? { prefixes: prefixes.list, maxBytes: d.maxParseBytes } : null;
+  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite, token), "BYPASS", anyType);
 
   const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;
-  const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${doc.transformApiUrls ? match.base : "-"} ${url}`;
+  // A body is kept as rewritten: its key holds the prefixes it was rewritten with (a changed provider setting or edge
+  // address is another entry).
+  const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${prefixes?.key ?? "-"} ${url}`;
   const hit = d.cache.get(key, c.now);
   // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
   if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
   const fetched = await fetchShared(c, key, (store) =>
-    fetchFromOrigin(d, url, headers, store ? key : null, store ? (doc.apiCacheTTL ?? 60) : 0, rewrite(), token),
+    fetchFromOrigin(d, url, headers, store ? key : null, store ? (doc.apiCacheTTL ?? 60) : 0, rewrite, token),
   );
   return sendFetched(c, fetched, "MISS", anyType);
 }

@@ -485,6 +485,29 @@ describe("the API proxy", () => {
     expect((JSON.parse(byPath.text) as { items: Array<{ image?: string }> }).items[0].image).toBe(`http://localhost:${port}/acme/img.png?w=300`);
   });
 
+  it("keeps a rewritten answer under the provider settings it was rewritten with: a changed one is a miss, rewritten anew", async () => {
+    const path = "/~api/entries?content_type=post&locale=en";
+    const edgeBase = `http://acme.localhost:${port}`;
+    await get(path);
+    expect((await get(path)).headers["x-cache"]).toBe("HIT");
+    // The video origin moves: the clip's address on the old one is no longer the tenant's asset, so it is left alone.
+    await Tenant.updateOne({ _id: acmeId }, { $set: { videoOrigin: `${origin.base}/films` } });
+    await sleep(CONFIG_SETTLES_MS);
+    try {
+      const moved = await get(path);
+      expect([moved.status, moved.headers["x-cache"], moved.headers["x-parsed"]]).toEqual([200, "MISS", "1"]);
+      expect((JSON.parse(moved.text) as { items: unknown[] }).items).toEqual([
+        { title: "Hero", image: `${edgeBase}/img.png?w=300` },
+        { title: "Clip", video: `${origin.base}/video/clip.mp4`, other: "https://elsewhere.example/x.png" },
+      ]);
+    } finally {
+      await Tenant.updateOne({ _id: acmeId }, { $set: { videoOrigin: `${origin.base}/video` } });
+      await sleep(CONFIG_SETTLES_MS);
+    }
+    // Back to the old setting: the answer rewritten with it is still kept.
+    expect((await get(path)).headers["x-cache"]).toBe("HIT");
+  });
+
   it("bypasses the cache for preview requests, without forwarding the bypass parameter", async () => {
     const before = apiRequests().length;
     const preview = await get("/~api/entries?locale=en&content_type=post&preview=1");
