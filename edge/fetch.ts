@@ -100,4 +100,9 @@ export class OriginFetcher {
   close(): Promise<void> {
     return this.agent.close();
   }
+
+  /** Ends the origin requests still in flight (their callers see an error) and closes every connection. */
+  destroy(): Promise<void> {
+    return this.agent.destroy();
+  }
 }

@@ -604,8 +604,10 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
       res.end();
       return { status: 200, cache, bytes: 0 };
     }
+    // A client that left while its tenant or quota was looked up was sent nothing.
+    const sent = res.destroyed ? 0 : entry.body.length;
     res.end(entry.body);
-    return { status: 200, cache, bytes: entry.body.length };
+    return { status: 200, cache, bytes: sent };
   }
   const headers: Record<string, string> = { ...entry.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
   if (cache === "HIT" && entry.storedAt) headers.age = String(ageOf(entry, c.now));
@@ -639,8 +641,10 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     res.end();
     return { status, cache, bytes: 0 };
   }
+  // A client that left while the origin was asked (or was cut off at shutdown) was sent nothing.
+  const sent = res.destroyed ? 0 : body.length;
   res.end(body);
-  return { status, cache, bytes: body.length };
+  return { status, cache, bytes: sent };
 }
 
 /** A cached entry's Age at `now` (epoch ms), in whole seconds. */
@@ -686,7 +690,11 @@ async function pipeStream(
   }
   let bytes = 0;
   let closed = false;
-  res.once("close", () => (closed = true));
+  res.once("close", () => {
+    closed = true;
+    // A client gone before the end lets go of the origin at once, not at the origin's next chunk (or its timeout).
+    if (!res.writableFinished) discard(s.origin.body);
+  });
   /** Writes a chunk and waits while the client's socket is full; false once the client has gone. */
   const write = async (chunk: Buffer): Promise<boolean> => {
     if (closed || res.destroyed) return false;
@@ -724,6 +732,9 @@ async function pipeStream(
       res.end();
     }
   } catch (err) {
+    // The client left, or was cut off at shutdown (its socket is gone before its response hears of it), and the
+    // origin body was let go of: what it was sent is what it got.
+    if (closed || res.destroyed || res.socket?.destroyed !== false) return { status, cache, bytes };
     // Headers are gone: the only honest signal left is to cut the connection.
     console.warn(`edge: streaming ${c.doc.slug}: ${(err as Error).message}`);
     discard(s.origin.body);
@@ -744,8 +755,10 @@ function plain(res: ServerResponse, status: number, text: string, cache: CacheSt
     "x-content-type-options": "nosniff",
     ...extra,
   });
+  // A client cut off before its answer (at shutdown) was sent nothing.
+  const sent = res.destroyed ? 0 : body.length;
   res.end(body);
-  return { status, cache, bytes: body.length };
+  return { status, cache, bytes: sent };
 }
 
 /** A refusal the edge answers by itself before any cache or origin: served, but not counted as the tenant's usage. */

@@ -124,11 +124,15 @@ export function createEdge(config: EdgeConfig): Edge {
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      const settled = (ms: number) => Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, ms).unref())]);
+      await settled(graceMs);
+      // Past the grace period, the clients still waiting are cut off and their origin requests ended, so each answer
+      // in progress settles, and is recorded with what its client was sent, before the last usage write.
       server.closeAllConnections();
+      await deps.fetcher.destroy();
+      await settled(5_000);
       await closed;
       await recorder.stop();
-      await deps.fetcher.close();
       await database.close();
     },
   };

@@ -151,7 +151,16 @@ export class UsageRecorder {
     this.timer = null;
     const until = Date.now() + deadlineMs;
     for (;;) {
-      if (this.writing) await this.writing.catch(() => undefined);
+      // A write in flight is waited for until the deadline, not past it (a database that never answers must not hold
+      // the process).
+      if (this.writing) {
+        const writing = this.writing.then(() => true, () => true);
+        const finished = await Promise.race([writing, new Promise<false>((r) => setTimeout(() => r(false), Math.max(0, until - Date.now())).unref())]);
+        if (!finished) {
+          console.error(`edge: usage not written at shutdown (${this.pendingRequests()} requests): a write did not finish in ${deadlineMs} ms`);
+          return;
+        }
+      }
       if (!this.held && this.current.empty) return;
       this.retryAt = Math.min(this.retryAt, Date.now());
       try {

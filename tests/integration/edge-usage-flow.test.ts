@@ -2,6 +2,7 @@
 // (counts and bytes received by the client), requests are answered while a usage write is stuck, refusals the edge
 // makes by itself are not billed, and a shutdown writes everything held; with the edge's database on the serving
 // thread and on a thread of its own (as `npm start` runs it).
+import http from "node:http";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encryptToken } from "#app/server/crypto.server.ts";
@@ -180,6 +181,40 @@ describe.each([
     expect(paths.map((p) => ({ path: p.path, requests: p.requests, bytes: p.bytes }))).toEqual(
       [...byPath].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, v]) => ({ path, ...v })),
     );
+  });
+
+  it("at shutdown, cuts off a download still running after the grace period and writes what its client was sent", async () => {
+    const edge = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 8 * 1024 * 1024,
+      maxObjectBytes: 64 * 1024,
+      database: makeDatabase(),
+      usage: { intervalMs: 3_600_000 },
+    });
+    const port = await edge.listen(0, "127.0.0.1");
+    const before = await DailyUsage.findOne({ tenant: id }).lean();
+    let received = 0;
+    const ended = new Promise<number | undefined>((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port, path: "/slow.mp4", headers: { host: `counted.localhost:${port}` } }, (res) => {
+        res.on("data", (chunk: Buffer) => (received += chunk.length));
+        res.on("close", () => resolve(res.statusCode));
+      });
+      // Being cut off may surface as a reset.
+      req.on("error", () => resolve(undefined));
+    });
+    await expect.poll(() => received, { timeout: 5_000 }).toBeGreaterThanOrEqual(2 * 16_384);
+    const closing = Date.now();
+    await edge.close(200);
+    expect(await ended).toBe(200);
+    // Cut off, not waited for: the whole video takes 12 s.
+    expect(Date.now() - closing).toBeLessThan(3_000);
+    expect(received).toBeLessThan(40 * 16_384);
+
+    const logs = (await storedLogs(id)).filter((l) => l.path === "/slow.mp4");
+    expect(logs.map((l) => ({ status: l.status, cache: l.cacheStatus, bytes: l.bytes }))).toEqual([{ status: 200, cache: "MISS", bytes: received }]);
+    const after = await DailyUsage.findOne({ tenant: id }).lean();
+    expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([1, received]);
   });
 });
 

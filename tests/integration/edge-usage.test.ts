@@ -143,6 +143,25 @@ describe("UsageRecorder", () => {
     expect(await usageOf(o)).toEqual({ requests: 15, bytes: 1_050, hits: 15, misses: 0, logs: 15 });
   });
 
+  it("gives up at stop after its deadline when a write never finishes, saying what was not written", async () => {
+    const o = owner();
+    const rec = new UsageRecorder({ write: () => new Promise<void>(() => undefined) });
+    for (let i = 0; i < 3; i++) rec.record(o, ev(100));
+    void rec.flush();
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (message: string) => void errors.push(message);
+    try {
+      const started = Date.now();
+      await rec.stop(300);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      console.error = error;
+    }
+    expect(errors).toEqual(["edge: usage not written at shutdown (3 requests): a write did not finish in 300 ms"]);
+  });
+
   it("samples request logs but counts every request", async () => {
     const o = owner();
     let n = 0;

@@ -89,6 +89,21 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         });
         return;
       }
+      case "/video/slow.mp4": {
+        // A video in 16 KB chunks every 300 ms (12 s in all), without a length: a download still running at shutdown.
+        res.writeHead(200, { "content-type": "video/mp4" });
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write(bytesOf(16_384, sent));
+          if (++sent === 40) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 300);
+        res.write(bytesOf(16_384, sent++));
+        res.on("close", () => clearInterval(timer));
+        return;
+      }
       case "/media/stall.png":
         // Headers and a first part, then nothing more.
         res.writeHead(200, { "content-type": "image/png", "content-length": "1000" });
