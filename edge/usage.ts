@@ -4,13 +4,15 @@
 // first attempt landed counts nothing twice; new traffic meanwhile goes into a new batch. Memory stays bounded: past
 // `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped).
 import { randomBytes } from "node:crypto";
-import { type BatchWriter, type HeldLogs, recordBatch, type ServedRequest, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
+import { type BatchWriter, DEFAULT_MAX_PATHS, type HeldLogs, recordBatch, type ServedRequest, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 
 export interface UsageRecorderOptions {
   intervalMs?: number;
   /** Share of requests that keep a request log, 0–1. */
   logSampleRate?: number;
   maxHeldLogs?: number;
+  /** Distinct paths a batch counts by path (see `UsageBatch`); requests on further paths are counted by day only. */
+  maxPathsPerBatch?: number;
   /** Writes one batch (the real `recordBatch` unless a test wraps it), calling `counted` once its daily usage is in. */
   write?: (batch: UsageBatch, writer: BatchWriter, counted: () => void) => Promise<void>;
   random?: () => number;
@@ -23,7 +25,7 @@ export type Usage = { requests: number; bytes: number };
 type Held = { batch: UsageBatch; seq: number; counted: boolean };
 
 export class UsageRecorder {
-  private current = new UsageBatch();
+  private current: UsageBatch;
   private held: Held | null = null;
   /** The logs of the last batch written, emptied, for the next batch to reuse. */
   private spareLogs: HeldLogs | undefined;
@@ -46,6 +48,7 @@ export class UsageRecorder {
   private readonly intervalMs: number;
   private readonly logSampleRate: number;
   private readonly maxHeldLogs: number;
+  private readonly maxPathsPerBatch: number | undefined;
   private readonly write: (batch: UsageBatch, writer: BatchWriter, counted: () => void) => Promise<void>;
   private readonly random: () => number;
 
@@ -53,6 +56,8 @@ export class UsageRecorder {
     this.intervalMs = opts.intervalMs ?? 2_000;
     this.logSampleRate = Math.min(1, Math.max(0, opts.logSampleRate ?? 1));
     this.maxHeldLogs = opts.maxHeldLogs ?? 200_000;
+    this.maxPathsPerBatch = opts.maxPathsPerBatch;
+    this.current = new UsageBatch(undefined, this.maxPathsPerBatch);
     this.write = opts.write ?? recordBatch;
     this.random = opts.random ?? Math.random;
   }
@@ -105,8 +110,13 @@ export class UsageRecorder {
     if (!this.held) {
       if (this.current.empty) return;
       this.held = { batch: this.current, seq: ++this.seq, counted: false };
-      this.current = new UsageBatch(this.spareLogs);
+      this.current = new UsageBatch(this.spareLogs, this.maxPathsPerBatch);
       this.spareLogs = undefined;
+      const unpathed = this.held.batch.notCountedByPath;
+      if (unpathed > 0) {
+        const max = this.maxPathsPerBatch ?? DEFAULT_MAX_PATHS;
+        console.warn(`edge: ${unpathed} requests counted, but not by path: more than ${max} distinct paths came in one batch`);
+      }
     }
     const held = this.held;
     const { batch, seq } = held;

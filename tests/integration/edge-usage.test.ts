@@ -4,6 +4,7 @@ import { Types } from "mongoose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { recordBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { UsageRecorder } from "#edge/usage.ts";
+import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { countLogs, storedLogs } from "#tests/support/request-logs.ts";
@@ -160,6 +161,34 @@ describe("UsageRecorder", () => {
       console.error = error;
     }
     expect(errors).toEqual(["edge: usage not written at shutdown (3 requests): a write did not finish in 300 ms"]);
+  });
+
+  it("keeps path counters bounded: past its distinct paths a batch counts a request by day but not by path, and says so", async () => {
+    const o = owner();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      const rec = new UsageRecorder({ maxPathsPerBatch: 3 });
+      for (let i = 0; i < 5; i++) rec.record(o, { ...ev(10), path: `/p${i}.png` });
+      // A path it counts already is still counted.
+      rec.record(o, { ...ev(10), path: "/p0.png" });
+      await rec.flush();
+      // The next batch has room again.
+      rec.record(o, { ...ev(10), path: "/p4.png" });
+      await rec.stop();
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toEqual(["edge: 2 requests counted, but not by path: more than 3 distinct paths came in one batch"]);
+    expect(await usageOf(o)).toEqual({ requests: 7, bytes: 70, hits: 7, misses: 0, logs: 7 });
+    const paths = await DailyPathUsage.find({ tenant: o._id }).sort({ path: 1 }).lean();
+    expect(paths.map((p) => [p.path, p.requests, p.bytes])).toEqual([
+      ["/p0.png", 2, 20],
+      ["/p1.png", 1, 10],
+      ["/p2.png", 1, 10],
+      ["/p4.png", 1, 10],
+    ]);
   });
 
   it("samples request logs but counts every request", async () => {
