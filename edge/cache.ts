@@ -109,3 +109,21 @@ export class Coalescer<T> {
   }
 }
 
+/**
+ * The bytes the bodies of misses may hold in memory at once while they are read, before the cache counts them:
+ * without it, concurrent misses of different objects would each hold up to the object size cap.
+ */
+export class ByteBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+
+  /** Takes `n` bytes: false when that goes over (they are taken all the same, and given back like the rest). */
+  take(n: number): boolean {
+    this.used += n;
+    return this.used <= this.max;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+  }
+}

@@ -8,7 +8,7 @@ import type { TenantDoc } from "#models/tenant.ts";
 import type { CacheStatus, RequestKind } from "#app/schemas/usage.ts";
 import type { UsageOwner } from "#app/server/traffic.server.ts";
 import { escapeRegex } from "#app/utils/regex.ts";
-import { type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
+import { type ByteBudget, type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { notModified, rangeHolds } from "./conditional.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
 import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
@@ -28,6 +28,8 @@ export interface EdgeDeps {
   blockedBot: (userAgent: string) => boolean;
   /** Larger objects stream through uncached. */
   maxObjectBytes: number;
+  /** What the bodies of misses may hold at once while they are read; a body that does not fit streams through uncached. */
+  missBuffer: ByteBudget;
   /** Larger origin responses are refused (502) or cut off. */
   maxResponseBytes: number;
   /** Larger JSON bodies pass through unrewritten (`X-Parsed: 0`). */
@@ -503,21 +505,40 @@ async function fetchFromOrigin(
   const iterator = origin.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let size = 0;
+  // The body is held out of what all misses may hold at once: its declared length at the start, or as it comes. What
+  // does not fit streams through uncached, as an object over the size cap does.
+  let held = 0;
+  let fits = !(length > d.maxObjectBytes);
   try {
-    if (!(length > d.maxObjectBytes)) {
+    if (fits && Number.isFinite(length)) {
+      held = length;
+      fits = d.missBuffer.take(length);
+    }
+    if (fits) {
       for (;;) {
         const next = await iterator.next();
         if (next.done) break;
         chunks.push(next.value);
         size += next.value.length;
         if (size > d.maxObjectBytes) break;
+        if (size > held) {
+          const more = size - held;
+          held = size;
+          if (!d.missBuffer.take(more)) {
+            fits = false;
+            break;
+          }
+        }
       }
     }
   } catch (err) {
     discard(origin.body);
     return { kind: "error", message: originFailure(err) };
+  } finally {
+    // Given back once read: a body kept is the cache's to count from here, a streamed one goes out as it comes.
+    d.missBuffer.give(held);
   }
-  if (length > d.maxObjectBytes || size > d.maxObjectBytes) {
+  if (!fits || length > d.maxObjectBytes || size > d.maxObjectBytes) {
     if (json) out["x-parsed"] = "0";
     if (Number.isFinite(length)) out["content-length"] = String(length);
     return { kind: "stream", origin, headers: out, prefix: chunks, rest: iterator };

@@ -3,7 +3,7 @@
 // writes the usage still held.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ResponseCache } from "./cache.ts";
+import { ByteBudget, ResponseCache } from "./cache.ts";
 import { type EdgeDatabase, inlineDatabase } from "./database.ts";
 import { OriginFetcher } from "./fetch.ts";
 import { botFilter, createEdgeHandler, type EdgeDeps } from "./handler.ts";
@@ -41,6 +41,8 @@ export interface EdgeConfig {
   logSampleRate?: number;
   blockedBots?: string[];
   maxObjectBytes?: number;
+  /** What the bodies of misses may hold in memory at once (default: half the cache, and at least one object). */
+  missBufferBytes?: number;
   maxResponseBytes?: number;
   maxParseBytes?: number;
   connectTimeoutMs?: number;
@@ -79,6 +81,7 @@ export function createEdge(config: EdgeConfig): Edge {
   const clock = now ? () => now().getTime() : Date.now;
   // One view of whether the database answers, for tenant and quota answers alike (decision 012).
   const outage = new OutageWatch(clock, config.staleIfErrorMs);
+  const maxObjectBytes = config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8));
   const deps: EdgeDeps = {
     directory: new TenantDirectory(config.edgeHost, config.tenantMaxAgeMs ?? 1_000, clock, outage, (key) => database.tenant(key)),
     fetcher: new OriginFetcher({
@@ -93,7 +96,8 @@ export function createEdge(config: EdgeConfig): Edge {
     quota: new QuotaGate(recorder, config.quotaMaxAgeMs ?? 5_000, clock, outage, (subject, now) => database.usage(subject, now)),
     scheme: config.scheme ?? "http",
     blockedBot: botFilter(config.blockedBots ?? DEFAULT_BLOCKED_BOTS),
-    maxObjectBytes: config.maxObjectBytes ?? Math.min(16 * 1024 * 1024, Math.floor(config.cacheBytes / 8)),
+    maxObjectBytes,
+    missBuffer: new ByteBudget(config.missBufferBytes ?? Math.max(maxObjectBytes, Math.floor(config.cacheBytes / 2))),
     maxResponseBytes: config.maxResponseBytes ?? 2 * 1024 * 1024 * 1024,
     maxParseBytes: config.maxParseBytes ?? 4 * 1024 * 1024,
   };

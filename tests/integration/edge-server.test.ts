@@ -11,7 +11,7 @@ import { DailyUsage } from "#models/daily-usage.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
-import { IMAGE, LARGE_PDF, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
+import { bytesOf, IMAGE, LARGE_PDF, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
 let edge: Edge;
@@ -420,6 +420,39 @@ describe("the response size cap", () => {
       expect(cut.bytes).toBeLessThanOrEqual(100_000);
     } finally {
       await capped.close();
+    }
+  });
+});
+
+describe("the memory misses hold", () => {
+  it("streams a miss through uncached when the bodies being read already hold what misses may, and gives it all back", async () => {
+    const bounded = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 8 * 1024 * 1024,
+      maxObjectBytes: 64 * 1024,
+      missBufferBytes: 130_000,
+      usage: { intervalMs: 3_600_000 },
+    });
+    const boundedPort = await bounded.listen(0, "127.0.0.1");
+    const fetchOne = (n: number) => edgeRequest(boundedPort, `acme.localhost:${boundedPort}`, `/halves.bin?n=${n}`);
+    try {
+      // Four different objects of 60,000 bytes at once: two fit in 130,000 bytes, the other two stream through.
+      const first = await Promise.all([1, 2, 3, 4].map(fetchOne));
+      expect(first.map((r) => [r.status, r.headers["x-cache"], r.headers["content-length"], r.body.length])).toEqual(
+        Array.from({ length: 4 }, () => [200, "MISS", "60000", 60_000]),
+      );
+      expect(bounded.deps.missBuffer.used).toBe(0);
+      // Only the two that fit were kept.
+      const again = await Promise.all([1, 2, 3, 4].map(fetchOne));
+      expect(again.map((r) => r.headers["x-cache"]).sort()).toEqual(["HIT", "HIT", "MISS", "MISS"]);
+      for (const [i, r] of [...first, ...again].entries()) expect(r.body.equals(bytesOf(60_000, (i % 4) + 1))).toBe(true);
+      // One at a time, each fits.
+      await fetchOne(5);
+      expect((await fetchOne(5)).headers["x-cache"]).toBe("HIT");
+      expect(bounded.deps.missBuffer.used).toBe(0);
+    } finally {
+      await bounded.close();
     }
   });
 });

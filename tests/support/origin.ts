@@ -104,6 +104,15 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         res.on("close", () => clearInterval(timer));
         return;
       }
+      case "/media/halves.bin": {
+        // 60,000 bytes (announced), the second half 300 ms after the first: misses of it overlap.
+        const body = bytesOf(60_000, Number(url.searchParams.get("n") ?? 7));
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(body.length) });
+        res.write(body.subarray(0, 30_000));
+        const timer = setTimeout(() => res.end(body.subarray(30_000)), 300);
+        res.on("close", () => clearTimeout(timer));
+        return;
+      }
       case "/media/stall.png":
         // Headers and a first part, then nothing more.
         res.writeHead(200, { "content-type": "image/png", "content-length": "1000" });
