@@ -2,7 +2,8 @@
 // database); a timer writes the batch every few seconds with bulk $inc upserts, and `stop` writes what is left.
 // A failed write keeps its batch and its sequence number and is retried with back-off, so a retry that finds its
 // first attempt landed counts nothing twice; new traffic meanwhile goes into a new batch. Memory stays bounded: past
-// `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped).
+// `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped),
+// and past `maxPathsPerBatch` distinct paths in a batch, a request on a new one is counted by day but not by path.
 import { randomBytes } from "node:crypto";
 import { type BatchWriter, DEFAULT_MAX_PATHS, type HeldLogs, recordBatch, type ServedRequest, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 
@@ -48,7 +49,7 @@ export class UsageRecorder {
   private readonly intervalMs: number;
   private readonly logSampleRate: number;
   private readonly maxHeldLogs: number;
-  private readonly maxPathsPerBatch: number | undefined;
+  private readonly maxPathsPerBatch: number;
   private readonly write: (batch: UsageBatch, writer: BatchWriter, counted: () => void) => Promise<void>;
   private readonly random: () => number;
 
@@ -56,7 +57,7 @@ export class UsageRecorder {
     this.intervalMs = opts.intervalMs ?? 2_000;
     this.logSampleRate = Math.min(1, Math.max(0, opts.logSampleRate ?? 1));
     this.maxHeldLogs = opts.maxHeldLogs ?? 200_000;
-    this.maxPathsPerBatch = opts.maxPathsPerBatch;
+    this.maxPathsPerBatch = opts.maxPathsPerBatch ?? DEFAULT_MAX_PATHS;
     this.current = new UsageBatch(undefined, this.maxPathsPerBatch);
     this.write = opts.write ?? recordBatch;
     this.random = opts.random ?? Math.random;
@@ -114,8 +115,7 @@ export class UsageRecorder {
       this.spareLogs = undefined;
       const unpathed = this.held.batch.notCountedByPath;
       if (unpathed > 0) {
-        const max = this.maxPathsPerBatch ?? DEFAULT_MAX_PATHS;
-        console.warn(`edge: ${unpathed} requests counted, but not by path: more than ${max} distinct paths came in one batch`);
+        console.warn(`edge: ${unpathed} requests counted, but not by path: more than ${this.maxPathsPerBatch} distinct paths came in one batch`);
       }
     }
     const held = this.held;

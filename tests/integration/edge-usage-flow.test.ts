@@ -216,6 +216,34 @@ describe.each([
     const after = await DailyUsage.findOne({ tenant: id }).lean();
     expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([1, received]);
   });
+
+  it("counts a client that left before its answer came with no bytes", async () => {
+    const edge = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 8 * 1024 * 1024,
+      database: makeDatabase(),
+      usage: { intervalMs: 3_600_000 },
+    });
+    const port = await edge.listen(0, "127.0.0.1");
+    const before = await DailyUsage.findOne({ tenant: id }).lean();
+    const seen = origin.count("/media/slow.png");
+    // The origin answers after 1.5 s; the client gives up after 100 ms.
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: "127.0.0.1", port, path: "/slow.png", headers: { host: `counted.localhost:${port}` } }, () => undefined);
+      req.on("error", () => resolve());
+      setTimeout(() => req.destroy(), 100);
+    });
+    await expect.poll(() => origin.count("/media/slow.png"), { timeout: 3_000 }).toBe(seen + 1);
+    // Once the origin has answered, the edge answers no one and counts the request.
+    await new Promise((r) => setTimeout(r, 1_700));
+    await edge.close();
+
+    const logs = (await storedLogs(id)).filter((l) => l.path === "/slow.png");
+    expect(logs.map((l) => ({ status: l.status, cache: l.cacheStatus, bytes: l.bytes }))).toEqual([{ status: 200, cache: "MISS", bytes: 0 }]);
+    const after = await DailyUsage.findOne({ tenant: id }).lean();
+    expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([1, 0]);
+  });
 });
 
 function pickCounters(c: Record<string, unknown> | null | undefined) {
