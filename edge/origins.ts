@@ -168,19 +168,24 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): RewritePrefix[
     [`//${host}${rest}`, `${base}${at}`, unless],
   ];
   switch (t.cms) {
+    // Where the edge picks the origin by extension, a URL is rewritten only from the origin the edge would fetch it
+    // from again (a Sanity file named .png is fetched from /images/ by the edge, so it stays a Sanity URL).
     case "contentful":
-      return [...both("images.ctfassets.net", `/${t.spaceId}`), ...both("videos.ctfassets.net", `/${t.spaceId}`)];
+      return [
+        ...both("images.ctfassets.net", `/${t.spaceId}`, "", restEndingIn(VIDEO_EXTENSIONS)),
+        ...both("videos.ctfassets.net", `/${t.spaceId}`, "", restNotEndingIn(VIDEO_EXTENSIONS)),
+      ];
     case "sanity":
       return [
-        ...both("cdn.sanity.io", `/images/${t.projectId}/${t.dataset ?? "production"}`),
-        ...both("cdn.sanity.io", `/files/${t.projectId}/${t.dataset ?? "production"}`),
+        ...both("cdn.sanity.io", `/images/${t.projectId}/${t.dataset ?? "production"}`, "", restNotEndingIn(IMAGE_EXTENSIONS)),
+        ...both("cdn.sanity.io", `/files/${t.projectId}/${t.dataset ?? "production"}`, "", restEndingIn(IMAGE_EXTENSIONS)),
       ];
     case "prismic":
       // Files live under /<repository>/ on the repository's CDN host (its API under /api/ there is not an asset); an
       // image there is left alone, since the edge serves images from images.prismic.io.
       return [
         ...both("images.prismic.io", `/${t.repositoryName}`),
-        ...both(`${t.repositoryName}.cdn.prismic.io`, `/${t.repositoryName}`, `/${t.repositoryName}`, IMAGE_URL_REST),
+        ...both(`${t.repositoryName}.cdn.prismic.io`, `/${t.repositoryName}`, `/${t.repositoryName}`, restEndingIn(IMAGE_EXTENSIONS)),
       ];
     case "storyblok": {
       const host = new URL(STORYBLOK_HOSTS[t.region ?? "eu"] ?? STORYBLOK_HOSTS.eu).host;
@@ -196,11 +201,16 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): RewritePrefix[
     case "imgix":
       return both(`${t.imgixDomain}`, "");
     case "generic": {
+      // With a video origin, videos come from it and everything else from the origin URL.
       const out: RewritePrefix[] = [];
-      for (const origin of [t.originUrl, t.videoOrigin]) {
+      const split = Boolean(t.videoOrigin);
+      for (const [origin, unless] of [
+        [t.originUrl, split ? restEndingIn(VIDEO_EXTENSIONS) : undefined],
+        [t.videoOrigin, restNotEndingIn(VIDEO_EXTENSIONS)],
+      ] as const) {
         if (!origin) continue;
         const u = new URL(origin);
-        out.push(...both(u.host, u.pathname.replace(/\/+$/, "")));
+        out.push(...both(u.host, u.pathname.replace(/\/+$/, ""), "", unless));
       }
       return out;
     }
@@ -213,8 +223,11 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): RewritePrefix[
 const URL_END = String.raw`(?=[/?#"'\\\s]|$)`;
 /** A pattern matching a lowercase word in any case. */
 const anyCase = (word: string) => word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
-/** The rest of a URL whose path ends in an image extension (up to its query, fragment or the end of the string). */
-const IMAGE_URL_REST = String.raw`/[^?#"'\\\s]*\.(?:${[...IMAGE_EXTENSIONS].map(anyCase).join("|")})(?=[?#"'\\\s]|$)`;
+/** The rest of a URL (from the `/` after a prefix up to its query, fragment or the end of the string) whose path ends in one of the extensions. */
+const restEndingIn = (extensions: Set<string>) => String.raw`/[^?#"'\\\s]*\.(?:${[...extensions].map(anyCase).join("|")})(?=[?#"'\\\s]|$)`;
+/** The rest of a URL whose path does not end in one of the extensions. */
+const restNotEndingIn = (extensions: Set<string>) =>
+  String.raw`/[^?#"'\\\s]*(?=[?#"'\\\s]|$)(?<!\.(?:${[...extensions].map(anyCase).join("|")}))`;
 
 /**
  * Rewrites every occurrence of the prefixes that ends there (followed by `/`, `?`, `#`, a quote, a backslash,

@@ -196,6 +196,57 @@ describe("rewriteUrls", () => {
     expect(origin(t({ cms: "cloudinary", cloudName: "cl" }), "/video/upload/v1/clip.mp4")?.url).toBe("https://res.cloudinary.com/cl/video/upload/v1/clip.mp4");
   });
 
+  it("rewrites a URL only from the origin the edge picks for its extension, so every rewritten URL fetches the same object", () => {
+    const e = "https://acme.edge.example";
+    const cases: Array<[EdgeTenant, string[], string[]]> = [
+      [
+        t({ cms: "sanity", projectId: "p1" }),
+        [
+          "https://cdn.sanity.io/files/p1/production/logo.PNG",
+          "https://cdn.sanity.io/files/p1/production/guide.pdf?dl=1",
+          "https://cdn.sanity.io/images/p1/production/photo-1x1.jpg?w=5",
+          "https://cdn.sanity.io/images/p1/production/odd.bin",
+        ],
+        ["https://cdn.sanity.io/files/p1/production/logo.PNG", `${e}/guide.pdf?dl=1`, `${e}/photo-1x1.jpg?w=5`, "https://cdn.sanity.io/images/p1/production/odd.bin"],
+      ],
+      [
+        t({ cms: "generic", originUrl: "https://cdn.example.com/media", videoOrigin: "https://stream.example.com/v" }),
+        [
+          "https://stream.example.com/v/poster.jpg",
+          "https://stream.example.com/v/intro.mp4",
+          "https://cdn.example.com/media/intro.webm",
+          "https://cdn.example.com/media/a.png",
+        ],
+        ["https://stream.example.com/v/poster.jpg", `${e}/intro.mp4`, "https://cdn.example.com/media/intro.webm", `${e}/a.png`],
+      ],
+      [
+        t({ cms: "generic", originUrl: "https://cdn.example.com/media" }),
+        ["https://cdn.example.com/media/intro.mp4", "https://cdn.example.com/media/a.png"],
+        [`${e}/intro.mp4`, `${e}/a.png`],
+      ],
+      [
+        t({ cms: "contentful", spaceId: "sp1" }),
+        [
+          "https://images.ctfassets.net/sp1/a/b/clip.mp4",
+          "https://videos.ctfassets.net/sp1/a/b/clip.mp4",
+          "https://videos.ctfassets.net/sp1/a/b/still.png",
+          "https://images.ctfassets.net/sp1/a/b/still.png",
+        ],
+        ["https://images.ctfassets.net/sp1/a/b/clip.mp4", `${e}/a/b/clip.mp4`, "https://videos.ctfassets.net/sp1/a/b/still.png", `${e}/a/b/still.png`],
+      ],
+    ];
+    for (const [tenant, urls, expected] of cases) {
+      expect(JSON.parse(rewriteUrls(JSON.stringify(urls), rewritePrefixes(tenant, e)))).toEqual(expected);
+      // Each URL rewritten is fetched from where it was.
+      for (const [i, url] of urls.entries()) {
+        if (expected[i] === url) continue;
+        const edgeUrl = new URL(expected[i]);
+        const back = origin(tenant, edgeUrl.pathname, edgeUrl.search.slice(1));
+        expect(back && `${back.url}${back.query ? `?${back.query}` : ""}`).toBe(url);
+      }
+    }
+  });
+
   it("rewrites a prefix only where it ends: not another account, space or host that merely starts the same", () => {
     const cloudinary = rewritePrefixes(t({ cms: "cloudinary", cloudName: "acme" }), "https://e.example");
     const json = JSON.stringify({
