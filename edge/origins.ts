@@ -142,12 +142,28 @@ const activeType = (mime: string) =>
 export function typeAllowed(allowed: string[] | null | undefined, contentType: string | undefined, path: string): boolean {
   const list = allowed?.length ? allowed : DEFAULT_ALLOWED_TYPES;
   // Several types in one header (or several headers, joined) are refused: a browser takes the last one.
-  if (contentType?.includes(",")) return false;
+  if (contentType !== undefined && namesSeveralTypes(contentType)) return false;
   const mime = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (!mime || mime === "application/octet-stream") return list.includes(extensionOf(path));
   if (list.some((ext) => (TYPES_OF[ext] ?? []).includes(mime))) return true;
   const ext = extensionOf(path);
   return list.includes(ext) && TYPES_OF[ext] === undefined && !activeType(mime);
+}
+
+/**
+ * Whether a Content-Type value holds a comma outside a quoted parameter value (`video/mp4; codecs="avc1, mp4a"` is
+ * one type; `image/png, text/html` is two), or a quoted value that is never closed.
+ */
+function namesSeveralTypes(contentType: string): boolean {
+  let quoted = false;
+  for (let i = 0; i < contentType.length; i++) {
+    const c = contentType[i];
+    if (quoted && c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === "," && !quoted) return true;
+  }
+  // A quote left open: no telling where the type ends.
+  return quoted;
 }
 
 /**

@@ -87,10 +87,11 @@ export class TenantDirectory {
     const place = this.placeOf(hostHeader ?? "", scheme);
     if (!place) return null;
     if (place.key !== null) return { key: place.key, path, base: place.base };
-    // The bare edge host: the tenant is the first path segment.
-    const m = /^\/([^/?#]+)(\/.*)?$/.exec(path);
+    // The bare edge host: the tenant is the first path segment (`/acme`, `/acme?q` and `/acme/?q` are its root).
+    const m = /^\/([^/?#]+)([/?].*)?$/.exec(path);
     if (!m || !SLUG.test(m[1])) return null;
-    return { key: `slug:${m[1]}`, path: m[2] ?? "/", base: `${place.base}/${m[1]}` };
+    const rest = m[2] ?? "/";
+    return { key: `slug:${m[1]}`, path: rest.startsWith("?") ? `/${rest}` : rest, base: `${place.base}/${m[1]}` };
   }
 
   /** What a Host header names (worked out once per distinct header: every request carries one). */

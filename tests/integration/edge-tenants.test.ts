@@ -41,6 +41,11 @@ describe("TenantDirectory", () => {
       path: "/a/b.png",
       base: "http://localhost:8787/acme",
     });
+    // The tenant's root by path, with or without a slash before its query.
+    for (const [asked, path] of [["/acme", "/"], ["/acme?w=1", "/?w=1"], ["/acme/?w=1", "/?w=1"]]) {
+      const root = await dir.resolve("localhost:8787", asked);
+      expect(root && { slug: root.tenant.doc.slug, path: root.path, base: root.base }, asked).toEqual({ slug: "acme", path, base: "http://localhost:8787/acme" });
+    }
     const custom = await dir.resolve("CDN.Acme.Example", "/x.jpg", "https");
     expect(custom && { slug: custom.tenant.doc.slug, base: custom.base }).toEqual({ slug: "acme", base: "https://cdn.acme.example" });
   });

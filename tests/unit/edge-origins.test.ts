@@ -101,6 +101,12 @@ describe("typeAllowed", () => {
     expect(typeAllowed(["glb"], "model/gltf-binary, text/html", "/scene.glb")).toBe(false);
     expect(typeAllowed(["png"], "image/png, text/html", "/a.png")).toBe(false);
     expect(typeAllowed(null, ";, text/html", "/a.png")).toBe(false);
+    expect(typeAllowed(null, 'video/mp4; codecs="a", text/html', "/a.mp4")).toBe(false);
+    expect(typeAllowed(null, 'video/mp4; codecs="a\\", text/html', "/a.mp4")).toBe(false);
+    expect(typeAllowed(null, 'video/mp4; codecs="a', "/a.mp4")).toBe(false);
+    // A comma inside a quoted parameter (the codecs of a video) is one type.
+    expect(typeAllowed(null, 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"', "/a.mp4")).toBe(true);
+    expect(typeAllowed(null, 'video/mp4; codecs="a\\"b, c"', "/a.mp4")).toBe(true);
     // The default list is unchanged by any of this.
     expect(typeAllowed(null, docx, "/report.docx")).toBe(false);
     expect(typeAllowed(null, "model/gltf-binary", "/scene.glb")).toBe(false);
