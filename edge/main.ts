@@ -8,7 +8,13 @@ import { createEdge } from "./server.ts";
 closeDbByOwner();
 // The serving thread runs no database driver code: its look-ups and writes go to a thread of their own (decision 015).
 const database = new DatabaseThread();
-await database.connect();
+// Served from the start whether or not the database answers yet: until it does, requests for tenants not known get
+// 502 (decision 012), and every look-up tries the connection again. (A database down when the edge restarts must not
+// stop the edge, nor — through the launcher — the dashboard.)
+database.connect().then(
+  () => console.log("[edge] database connected"),
+  (err: unknown) => console.warn(`[edge] the database does not answer yet (${(err as Error).message}): tenants are looked up again at each request`),
+);
 
 const edge = createEdge({
   edgeHost: env.edge.host,
