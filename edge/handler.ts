@@ -11,7 +11,7 @@ import { escapeRegex } from "#app/utils/regex.ts";
 import { type ByteBudget, type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { notModified, rangeHolds } from "./conditional.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
-import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, typeAllowed } from "./origins.ts";
+import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, runsInBrowser, typeAllowed } from "./origins.ts";
 import type { QuotaGate, QuotaRefusal } from "./quota.ts";
 import { type EdgeTenantConfig, type TenantDirectory, TenantLookupFailed, type TenantMatch } from "./tenants.ts";
 import type { UsageRecorder } from "./usage.ts";
@@ -366,11 +366,14 @@ function routeIn(tenant: TenantMemo, doc: TenantDoc, path: string): Route {
   return route;
 }
 
-/** Only 2xx answers are judged; a Content-Type's verdict is kept (there are few per path). */
+/**
+ * A 2xx answer is judged by allowedTypes, any other by whether a browser would run its body (an origin's HTML error
+ * page is not served on a tenant's address); a Content-Type's verdict is kept (there are few per path).
+ */
 function typeCheck(doc: TenantDoc, pathname: string): TypeCheck {
   const verdicts = new Map<string, boolean>();
   return (h, status) => {
-    if (status < 200 || status > 299) return true;
+    if (status < 200 || status > 299) return !runsInBrowser(h["content-type"]);
     const type = h["content-type"] ?? "";
     let ok = verdicts.get(type);
     if (ok === undefined) {
@@ -450,7 +453,8 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   const token = match.tenant.apiToken;
   const scheme = { bearer: "Bearer", basic: "Basic", token: "Token" }[doc.apiAuthMode as string];
   if (token && scheme) headers[(doc.apiTokenHeader || "Authorization").toLowerCase()] = `${scheme} ${token}`;
-  const anyType = () => true;
+  // API answers are served whatever their type, but for an error page a browser would run.
+  const anyType: TypeCheck = (h, status) => (status >= 200 && status <= 299) || !runsInBrowser(h["content-type"]);
   // The provider's prefixes (from its settings and the edge address asked), worked out once per config and address.
   const prefixes = doc.transformApiUrls ? rewritesOf(memoOf(match.tenant), doc, match.base) : null;
   const rewrite: Rewrite = prefixes ? { prefixes: prefixes.list, maxBytes: d.maxParseBytes } : null;
@@ -597,7 +601,7 @@ function sendFetched(c: Ctx, fetched: Fetched, cache: CacheStatus, allowed: Type
 
 function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: TypeCheck, range: string | undefined): Outcome {
   const { res } = c;
-  if (!allowed(entry.headers, entry.status)) return plain(res, 403, "This type of file is not served here.\n", cache);
+  if (!allowed(entry.headers, entry.status)) return refusedType(c, entry.status, entry.headers, cache);
   const { headers: asked } = c.req;
   if (cache === "HIT" && entry.status === 200 && !range && asked["if-none-match"] === undefined && asked["if-modified-since"] === undefined) {
     // The common case, a whole cached object: its header list is built once per entry, and its Age (the last value)
@@ -701,7 +705,7 @@ async function pipeStream(
   const status = s.origin.status;
   if (!allowed(s.headers, status)) {
     discard(s.origin.body);
-    return plain(res, 403, "This type of file is not served here.\n", cache);
+    return refusedType(c, status, s.headers, cache);
   }
   res.writeHead(status, { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" });
   if (c.head) {
@@ -763,6 +767,20 @@ async function pipeStream(
     return { status: 502, cache: "ERROR", bytes };
   }
   return { status, cache, bytes };
+}
+
+/** Headers that describe a body, dropped with the body they described. */
+const BODY_HEADERS = new Set(["content-type", "content-length", "content-encoding", "content-language", "content-disposition", "etag", "last-modified"]);
+
+/**
+ * An answer whose type is not served: a 2xx is refused (403); another status is kept, with the origin's other headers
+ * (a redirect keeps its Location) and a short text instead of its body.
+ */
+function refusedType(c: Ctx, status: number, headers: Record<string, string>, cache: CacheStatus): Outcome {
+  if (status >= 200 && status <= 299) return plain(c.res, 403, "This type of file is not served here.\n", cache);
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (!BODY_HEADERS.has(name)) kept[name] = value;
+  return plain(c.res, status, `The origin answered ${status}.\n`, cache, kept);
 }
 
 /** A short plain-text answer, served to the client and counted (origin errors, type refusals). */

@@ -132,6 +132,13 @@ const TYPES_OF: Record<string, string[]> = {
 const activeType = (mime: string) =>
   mime === "text/html" || mime === "text/xsl" || mime.endsWith("/xml") || mime.endsWith("+xml") || mime.includes("script") || mime.startsWith("multipart/");
 
+/** Whether a response of this Content-Type is a page or script a browser would run (several types count as one). */
+export function runsInBrowser(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  if (namesSeveralTypes(contentType)) return true;
+  return activeType(contentType.split(";")[0].trim().toLowerCase());
+}
+
 /**
  * Whether an origin response may be served under the tenant's allowedTypes (the default list when unset): its
  * Content-Type must be one the listed extensions stand for; a response without a telling type (none, or

@@ -302,6 +302,34 @@ describe("the asset proxy", () => {
     await Tenant.updateOne({ _id: acmeId }, { $set: { allowedTypes: null } });
   });
 
+  it("never serves an origin's error page a browser would run: its status and other headers are kept, its body replaced", async () => {
+    const names = ["content-type", "content-length", "etag", "location", "x-cache", "x-content-type-options"];
+    const gone = await get("/gone.png");
+    expect({ status: gone.status, headers: pick(gone.headers, names), text: gone.text }).toEqual({
+      status: 404,
+      headers: { "content-type": "text/plain; charset=utf-8", "content-length": "25", "x-cache": "MISS", "x-content-type-options": "nosniff" },
+      text: "The origin answered 404.\n",
+    });
+    const moved = await get("/moved.png");
+    expect({ status: moved.status, headers: pick(moved.headers, names), text: moved.text }).toEqual({
+      status: 301,
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": "25",
+        location: "https://elsewhere.example/new.png",
+        "x-cache": "MISS",
+        "x-content-type-options": "nosniff",
+      },
+      text: "The origin answered 301.\n",
+    });
+    // An error page a browser shows as text passes as it is.
+    const missing = await get("/missing.png");
+    expect([missing.status, missing.headers["content-type"], missing.text]).toEqual([404, "text/plain", "no such file"]);
+    // The API's too.
+    const page = await get("/~api/page");
+    expect([page.status, page.headers["content-type"], page.headers["x-cache"], page.text]).toEqual([404, "text/plain; charset=utf-8", "MISS", "The origin answered 404.\n"]);
+  });
+
   it("refuses known bad bots, other methods, unknown tenants and paths that step outside the origin", async () => {
     const seen = origin.seen.length;
     const bot = await get("/img.png", { headers: { "user-agent": "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)" } });

@@ -51,6 +51,10 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         return send(200, { "content-type": "image/png", etag: '"img-v1"', "cache-control": "public, max-age=31536000" }, IMAGE);
       case "/media/weak.png":
         return send(200, { "content-type": "image/png", etag: 'W/"weak-1"', "last-modified": "Tue, 01 Sep 2026 10:00:00 GMT" }, IMAGE);
+      case "/media/gone.png":
+        return send(404, { "content-type": "text/html", etag: '"gone"' }, "<script>alert(document.domain)</script>");
+      case "/media/moved.png":
+        return send(301, { "content-type": "text/html", location: "https://elsewhere.example/new.png" }, '<a href="https://elsewhere.example/new.png">Moved</a>');
       case "/media/photo.jpg":
         return send(200, { "content-type": "image/jpeg" }, `jpeg for ${url.search}`);
       case "/media/referer.png":
@@ -164,6 +168,8 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
           // Answers after 300 ms, so that concurrent misses overlap.
           setTimeout(() => send(200, { "content-type": "application/json" }, JSON.stringify({ waited: true })), 300).unref();
           return;
+        case "/api/page":
+          return send(404, { "content-type": "text/html; charset=utf-8" }, "<script>alert(document.domain)</script>");
         case "/api/broken":
           return send(500, { "content-type": "application/json" }, JSON.stringify({ error: "db down", token }));
       }
