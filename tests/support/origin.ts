@@ -64,7 +64,19 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       case "/media/cookie.png":
         return send(
           200,
-          { "content-type": "image/png", "set-cookie": ["a=1; Path=/", "b=2"], connection: "x-internal", "x-internal": "hop", "x-kept": "yes" },
+          {
+            "content-type": "image/png",
+            "set-cookie": ["a=1; Path=/", "b=2"],
+            connection: "x-internal",
+            "x-internal": "hop",
+            "x-kept": "yes",
+            "keep-alive": "timeout=99",
+            "proxy-authenticate": "Basic",
+            "proxy-connection": "keep-alive",
+            te: "trailers",
+            trailer: "x-checksum",
+            upgrade: "h2c",
+          },
           "with cookies",
         );
       case "/media/big.pdf":
