@@ -702,6 +702,54 @@ describe("the API proxy", () => {
   });
 });
 
+describe("an edge's settings", () => {
+  it("follows its own bot list and keeps no more than its cache size", async () => {
+    const small = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 25 * 1024,
+      maxObjectBytes: 16 * 1024,
+      blockedBots: ["examplebot"],
+      usage: { intervalMs: 3_600_000 },
+    });
+    const smallPort = await small.listen(0, "127.0.0.1");
+    const at = (path: string, headers: Record<string, string> = {}) => edgeRequest(smallPort, `acme.localhost:${smallPort}`, path, { headers });
+    try {
+      const bot = await at("/img.png?s=0", { "user-agent": "ExampleBot/2.1" });
+      expect([bot.status, bot.headers["x-cache"], bot.text]).toEqual([403, "BYPASS", "Forbidden.\n"]);
+      // Not on its list: served.
+      expect((await at("/img.png?s=0", { "user-agent": "AhrefsBot/7.0" })).status).toBe(200);
+      // Three 10 KB objects in a 25 KB cache: the least recently used one goes.
+      for (const n of [1, 2, 3]) expect((await at(`/img.png?s=${n}`)).headers["x-cache"]).toBe("MISS");
+      expect((await at("/img.png?s=3")).headers["x-cache"]).toBe("HIT");
+      expect((await at("/img.png?s=1")).headers["x-cache"]).toBe("MISS");
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe("tenants side by side", () => {
+  it("keeps each tenant's answers apart, even for the same origin URLs, token stamp and settings", async () => {
+    const [gammaId, deltaId] = [new Types.ObjectId(), new Types.ObjectId()];
+    await Tenant.create([
+      tenant("gamma", gammaId, { transformApiUrls: false, websiteDomain: null }),
+      { ...tenant("delta", deltaId, { transformApiUrls: false, websiteDomain: null }), apiToken: encryptToken("not-the-token", deltaId.toHexString()) },
+    ]);
+    const as = (slug: string, path: string) => edgeRequest(port, `${slug}.localhost:${port}`, path);
+    const api = (r: Awaited<ReturnType<typeof as>>) => [r.status, r.headers["x-cache"]];
+    expect(api(await as("gamma", "/~api/entries?side=by-side"))).toEqual([200, "MISS"]);
+    expect(api(await as("gamma", "/~api/entries?side=by-side"))).toEqual([200, "HIT"]);
+    // The same API URL with another tenant's token: its own request, which the origin refuses.
+    expect(api(await as("delta", "/~api/entries?side=by-side"))).toEqual([401, "MISS"]);
+    const seen = origin.count("/media/img.png");
+    expect(api(await as("gamma", "/img.png?side=by-side"))).toEqual([200, "MISS"]);
+    expect(api(await as("delta", "/img.png?side=by-side"))).toEqual([200, "MISS"]);
+    expect(api(await as("delta", "/img.png?side=by-side"))).toEqual([200, "HIT"]);
+    expect(origin.count("/media/img.png")).toBe(seen + 2);
+  });
+});
+
 describe("quotas at the edge", () => {
   it("answers 429 with Retry-After to a free subject past its monthly requests until the 1st; pro keeps serving", async () => {
     const freeId = new Types.ObjectId();

@@ -217,6 +217,18 @@ describe.each([
     expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([1, received]);
   });
 
+  it("keeps no request log with LOG_SAMPLE_RATE 0, and counts every request all the same", async () => {
+    const edge = createEdge({ edgeHost: "localhost", allowPrivateOrigins: true, cacheBytes: 8 * 1024 * 1024, logSampleRate: 0, database: makeDatabase() });
+    const port = await edge.listen(0, "127.0.0.1");
+    const before = await DailyUsage.findOne({ tenant: id }).lean();
+    const logs = (await storedLogs(id)).length;
+    for (let i = 0; i < 3; i++) expect((await edgeRequest(port, `counted.localhost:${port}`, "/img.png?unlogged=1")).status).toBe(200);
+    await edge.close();
+    const after = await DailyUsage.findOne({ tenant: id }).lean();
+    expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([3, 3 * 10_240]);
+    expect((await storedLogs(id)).length).toBe(logs);
+  });
+
   it("counts a client that left before its answer came with no bytes", async () => {
     const edge = createEdge({
       edgeHost: "localhost",
