@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 afterAll(() => origin.close());
 
-type Made = { method: string; path: string; status: number; cache: string; kind: "asset" | "api"; bytes: number };
+type Made = { method: string; path: string; status: number; cache: string; kind: "asset" | "api"; bytes: number; sent: number; answered: number };
 
 describe.each([
   ["on the serving thread", () => inlineDatabase],
@@ -74,7 +74,9 @@ describe.each([
     const host = `counted.localhost:${port}`;
     const made: Made[] = [];
     const send = async (path: string, opts: { method?: string; headers?: Record<string, string>; host?: string } = {}) => {
+      const sent = Date.now();
       const res = await edgeRequest(port, opts.host ?? host, path, opts);
+      const answered = Date.now();
       const bare = path.replace(/^\/counted/, "").split("?")[0];
       made.push({
         method: opts.method ?? "GET",
@@ -83,6 +85,8 @@ describe.each([
         cache: String(res.headers["x-cache"]),
         kind: bare.startsWith("/~api") ? "api" : "asset",
         bytes: res.body.length,
+        sent,
+        answered,
       });
       return res;
     };
@@ -171,6 +175,10 @@ describe.each([
       made.map((m) => ({ method: m.method, path: m.path, status: m.status, cache: m.cache, kind: m.kind, bytes: m.bytes })),
     );
     expect(logs.every((l) => l.durationMs >= 0 && l.durationMs < 5_000)).toBe(true);
+    // Each log is dated when its request came, and took no longer than its client waited.
+    expect(
+      logs.map((l, i) => l.timestamp.getTime() >= made[i].sent && l.timestamp.getTime() <= made[i].answered && l.durationMs <= made[i].answered - made[i].sent + 1),
+    ).toEqual(made.map(() => true));
 
     const paths = await DailyPathUsage.find({ tenant: id }).sort({ path: 1 }).lean();
     const byPath = new Map<string, { requests: number; bytes: number }>();

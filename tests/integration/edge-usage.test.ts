@@ -1,7 +1,7 @@
 // The edge's usage recorder: counters and logs written in batches that match the requests exactly, a failed write
 // retried without counting twice, sampling of logs, bounded log memory, and everything written at stop.
 import { Types } from "mongoose";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { recordBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
@@ -142,6 +142,47 @@ describe("UsageRecorder", () => {
     expect(attempts).toBe(4);
     expect(warnings).toHaveLength(2);
     expect(await usageOf(o)).toEqual({ requests: 15, bytes: 1_050, hits: 15, misses: 0, logs: 15 });
+  });
+
+  it("waits before retrying a failed write, twice as long after each failure (0.5 s, 1 s, 2 s …)", async () => {
+    const o = owner();
+    let attempts = 0;
+    const warn = console.warn;
+    console.warn = () => undefined;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const t0 = Date.UTC(2026, 10, 21, 9);
+      vi.setSystemTime(t0);
+      const rec = new UsageRecorder({
+        write: () => {
+          attempts++;
+          return Promise.reject(new Error("down"));
+        },
+      });
+      rec.record(o, ev(1));
+      // At each time, whether a flush makes an attempt (and fails) or waits (and makes none).
+      const attemptsAt = async (ms: number) => {
+        vi.setSystemTime(t0 + ms);
+        const before = attempts;
+        await rec.flush().catch(() => undefined);
+        return attempts - before;
+      };
+      expect(await attemptsAt(0)).toBe(1);
+      expect(await attemptsAt(499)).toBe(0);
+      expect(await attemptsAt(500)).toBe(1);
+      expect(await attemptsAt(1_499)).toBe(0);
+      expect(await attemptsAt(1_500)).toBe(1);
+      expect(await attemptsAt(3_499)).toBe(0);
+      expect(await attemptsAt(3_500)).toBe(1);
+      // Never more than 30 s apart.
+      for (let i = 0; i < 6; i++) expect(await attemptsAt(600_000 + i * 31_000)).toBe(1);
+      const last = 600_000 + 5 * 31_000;
+      expect(await attemptsAt(last + 29_999)).toBe(0);
+      expect(await attemptsAt(last + 30_000)).toBe(1);
+    } finally {
+      vi.useRealTimers();
+      console.warn = warn;
+    }
   });
 
   it("gives up at stop after its deadline when a write never finishes, saying what was not written", async () => {
