@@ -28,6 +28,11 @@ beforeAll(async () => {
   const loopbackPort = (loopback.address() as AddressInfo).port;
   dns.zone.set("cms.rebind.example", { A: ["127.0.0.1"] });
   dns.zone.set("metadata.rebind.example", { A: ["169.254.169.254"] });
+  // Names whose only addresses are private IPv6 ones: loopback, unique-local, IPv4-mapped loopback, link-local.
+  dns.zone.set("v6.loopback.example", { AAAA: ["::1"] });
+  dns.zone.set("v6.ula.example", { AAAA: ["fd00::1"] });
+  dns.zone.set("v6.mapped.example", { AAAA: ["::ffff:127.0.0.1"] });
+  dns.zone.set("v6.linklocal.example", { AAAA: ["fe80::1"] });
   const base = { ownerId: "u1", billingSubject: "user:u1", cms: "generic", cacheTTL: 3600 };
   await Tenant.create([
     { ...base, _id: new Types.ObjectId(), slug: "rebind", originUrl: `https://cms.rebind.example:${loopbackPort}/media`, apiOrigin: `https://cms.rebind.example:${loopbackPort}` },
@@ -35,6 +40,12 @@ beforeAll(async () => {
     { ...base, _id: new Types.ObjectId(), slug: "literal", originUrl: `https://127.0.0.1:${loopbackPort}/media` },
     { ...base, _id: new Types.ObjectId(), slug: "private", originUrl: "https://10.1.2.3/media" },
     { ...base, _id: new Types.ObjectId(), slug: "plainhttp", originUrl: `http://cms.rebind.example:${loopbackPort}/media` },
+    ...["loopback", "ula", "mapped", "linklocal"].map((name) => ({
+      ...base,
+      _id: new Types.ObjectId(),
+      slug: `v6${name}`,
+      originUrl: `https://v6.${name}.example:${loopbackPort}/media`,
+    })),
   ]);
   edge = createEdge({ edgeHost: "localhost", allowPrivateOrigins: false, dnsServers: [dns.address], cacheBytes: 1024 * 1024, connectTimeoutMs: 1_000 });
   port = await edge.listen(0, "127.0.0.1");
@@ -56,7 +67,7 @@ describe("origin address checks at the edge", () => {
     // Not cached: asked again, resolved again.
     const asked = dns.questions.filter((q) => q === "A cms.rebind.example").length;
     await edgeRequest(port, `rebind.localhost:${port}`, "/a.png");
-    expect(dns.questions.filter((q) => q === "A cms.rebind.example").length).toBeGreaterThan(asked);
+    expect(dns.questions.filter((q) => q === "A cms.rebind.example").length).toBe(asked + 1);
     expect(loopbackHits).toBe(0);
   });
 
@@ -65,6 +76,11 @@ describe("origin address checks at the edge", () => {
       const res = await edgeRequest(port, `${slug}.localhost:${port}`, "/a.png");
       expect([slug, res.status, res.headers["x-cache"], res.text]).toEqual([slug, 502, "ERROR", "The origin is not at a public address.\n"]);
     }
+    for (const slug of ["v6loopback", "v6ula", "v6mapped", "v6linklocal"]) {
+      const res = await edgeRequest(port, `${slug}.localhost:${port}`, "/a.png");
+      expect([slug, res.status, res.headers["x-cache"], res.text]).toEqual([slug, 502, "ERROR", "The origin is not at a public address.\n"]);
+    }
+    expect(dns.questions).toEqual(expect.arrayContaining(["AAAA v6.loopback.example", "AAAA v6.ula.example", "AAAA v6.mapped.example", "AAAA v6.linklocal.example"]));
     const http = await edgeRequest(port, `plainhttp.localhost:${port}`, "/a.png");
     expect([http.status, http.headers["x-cache"], http.text]).toEqual([502, "ERROR", "The origin is not an https address.\n"]);
     expect(loopbackHits).toBe(0);

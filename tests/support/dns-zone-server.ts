@@ -1,4 +1,4 @@
-// A real DNS server (UDP) answering A, CNAME and TXT questions from a zone its owner controls: for the app's tests
+// A real DNS server (UDP) answering A, AAAA, CNAME and TXT questions from a zone its owner controls: for the app's tests
 // (tests/fixtures/dns-server.ts) and the browser tests (tests/e2e/support/dns-control.ts).
 import dns2 from "dns2";
 
@@ -7,6 +7,8 @@ const { Packet } = dns2;
 export interface ZoneEntry {
   /** IPv4 addresses (the edge's origin look-ups). */
   A?: string[];
+  /** IPv6 addresses (the edge's origin look-ups). */
+  AAAA?: string[];
   CNAME?: string[];
   /** Each record as its character strings (a long value comes in chunks of at most 255 bytes). */
   TXT?: string[][];
@@ -16,7 +18,7 @@ export interface ZoneEntry {
   silent?: boolean;
 }
 
-const TYPE_NAMES: Record<number, string> = { [Packet.TYPE.A]: "A", [Packet.TYPE.CNAME]: "CNAME", [Packet.TYPE.TXT]: "TXT" };
+const TYPE_NAMES: Record<number, string> = { [Packet.TYPE.A]: "A", [Packet.TYPE.AAAA]: "AAAA", [Packet.TYPE.CNAME]: "CNAME", [Packet.TYPE.TXT]: "TXT" };
 /** Response codes (RFC 1035 §4.1.1); dns2 has them at run time but its type declarations do not. */
 const RCODE = { NXDOMAIN: 3, SERVFAIL: 2, REFUSED: 5 } as const;
 
@@ -53,6 +55,7 @@ export async function startDnsZoneServer(port = 0): Promise<DnsZoneServer> {
     if (!entry) response.header.rcode = RCODE.NXDOMAIN;
     else if (entry.rcode) response.header.rcode = RCODE[entry.rcode];
     else if (type === "A") for (const address of entry.A ?? []) response.answers.push(answer(question, { address }));
+    else if (type === "AAAA") for (const address of entry.AAAA ?? []) response.answers.push(answer(question, { address }));
     else if (type === "CNAME") for (const domain of entry.CNAME ?? []) response.answers.push(answer(question, { domain }));
     else if (type === "TXT") for (const data of entry.TXT ?? []) response.answers.push(answer(question, { data }));
     void send(response);
