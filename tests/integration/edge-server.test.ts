@@ -8,6 +8,7 @@ import { encryptToken } from "#app/server/crypto.server.ts";
 import { createEdge, type Edge } from "#edge/server.ts";
 import { Account } from "#models/account.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
+import { Domain } from "#models/domain.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
@@ -699,6 +700,30 @@ describe("the API proxy", () => {
     await Tenant.create(tenant("noapi", new Types.ObjectId(), { apiOrigin: null }));
     const res = await get("/~api/entries", { host: `noapi.localhost:${port}` });
     expect([res.status, res.headers["x-cache"], res.text]).toEqual([404, "BYPASS", "The API proxy is not set up for this tenant.\n"]);
+  });
+});
+
+describe("custom domains at the edge", () => {
+  it("serves a tenant on its custom domain once it is active (within a second), rewriting to it, and stops within a second of the tenant's deletion", async () => {
+    const omegaId = new Types.ObjectId();
+    await Tenant.create([tenant("omega", omegaId, { websiteDomain: null })]);
+    await Domain.create({ tenant: omegaId, hostname: "assets.omega.example", token: "t-omega", status: "pending" });
+    const at = (path: string) => get(path, { host: "assets.omega.example" });
+    const noTenant = [404, "BYPASS", "No tenant is served at this address.\n"];
+    const answer = (r: Awaited<ReturnType<typeof get>>) => [r.status, r.headers["x-cache"], r.text];
+    expect(answer(await at("/img.png"))).toEqual(noTenant);
+
+    await Domain.updateOne({ hostname: "assets.omega.example" }, { $set: { status: "active" } });
+    await sleep(CONFIG_SETTLES_MS);
+    const served = await at("/img.png");
+    expect([served.status, served.headers["x-cache"], served.body.equals(IMAGE)]).toEqual([200, "MISS", true]);
+    const api = await at("/~api/entries?via=domain");
+    expect((JSON.parse(api.text) as { items: Array<{ image?: string }> }).items[0].image).toBe("http://assets.omega.example/img.png?w=300");
+
+    await Tenant.deleteOne({ _id: omegaId });
+    await sleep(CONFIG_SETTLES_MS);
+    expect(answer(await at("/img.png"))).toEqual(noTenant);
+    expect(answer(await get("/img.png", { host: `omega.localhost:${port}` }))).toEqual(noTenant);
   });
 });
 
