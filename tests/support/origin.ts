@@ -19,6 +19,8 @@ export interface TestOrigin {
   seen: SeenRequest[];
   /** Requests received for a path (query ignored). */
   count(path: string): number;
+  /** How many requests for /media/halves.bin wait for one another before their second halves are sent (1: none wait). */
+  halvesTogether: number;
   /** The API token the JSON API accepts (as `Bearer <token>` in Authorization, or `Token <token>` in X-Api-Key). */
   token: string;
   close(): Promise<void>;
@@ -38,6 +40,7 @@ export const LARGE_PDF = bytesOf(200_000, 3);
 export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin> {
   const seen: SeenRequest[] = [];
   let cutOff = 0;
+  const halvesWaiting: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://origin");
@@ -121,12 +124,19 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         return;
       }
       case "/media/halves.bin": {
-        // 60,000 bytes (announced), the second half 300 ms after the first: misses of it overlap.
+        // 60,000 bytes (announced), the second half only once `halvesTogether` requests for it are waiting for theirs
+        // (5 s at most): that many misses of it overlap however slowly they come.
         const body = bytesOf(60_000, Number(url.searchParams.get("n") ?? 7));
         res.writeHead(200, { "content-type": "image/png", "content-length": String(body.length) });
         res.write(body.subarray(0, 30_000));
-        const timer = setTimeout(() => res.end(body.subarray(30_000)), 300);
+        const finish = () => res.end(body.subarray(30_000));
+        const timer = setTimeout(finish, 5_000);
         res.on("close", () => clearTimeout(timer));
+        halvesWaiting.push(() => {
+          clearTimeout(timer);
+          finish();
+        });
+        if (halvesWaiting.length >= self.halvesTogether) for (const go of halvesWaiting.splice(0)) go();
         return;
       }
       case "/media/stall.png":
@@ -191,8 +201,9 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const self: TestOrigin = {
     base: `http://127.0.0.1:${port}`,
+    halvesTogether: 1,
     get cutOff() {
       return cutOff;
     },
@@ -206,6 +217,7 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         server.close(() => resolve());
       }),
   };
+  return self;
 }
 
 /**
