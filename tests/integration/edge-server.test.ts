@@ -663,8 +663,8 @@ describe("the API proxy", () => {
   it("passes a JSON body over the parse cap through unrewritten with X-Parsed: 0, and leaves rewriting off when asked", async () => {
     const large = await get("/~api/large");
     expect([large.status, large.headers["x-parsed"], large.headers["x-cache"]]).toEqual([200, "0", "MISS"]);
-    expect(large.text).toContain(`"image":"${origin.base}/media/img.png"`);
-    expect(large.text).not.toContain("acme.localhost");
+    // The origin's very bytes.
+    expect(large.text).toBe(JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ i, image: `${origin.base}/media/img.png` })) }));
 
     await Tenant.updateOne({ _id: acmeId }, { $set: { transformApiUrls: false } });
     await sleep(CONFIG_SETTLES_MS);
