@@ -22,8 +22,10 @@ export function notModified(
     if (ifNoneMatch.trim() === "*") return true;
     if (!etag) return false;
     const current = opaque(etag);
-    for (const [tag] of ifNoneMatch.matchAll(ENTITY_TAGS)) if (opaque(tag) === current) return true;
-    return false;
+    const listed = [...ifNoneMatch.matchAll(ENTITY_TAGS)].map(([tag]) => tag);
+    // An origin that sends its tags unquoted gets them back unquoted: a list of bare tokens is compared as such.
+    if (listed.length === 0) listed.push(...ifNoneMatch.split(",").map((t) => t.trim()));
+    return listed.some((tag) => opaque(tag) === current);
   }
   if (ifModifiedSince === undefined || !lastModified) return false;
   const since = Date.parse(ifModifiedSince);
@@ -39,7 +41,8 @@ export function notModified(
 export function rangeHolds(ifRange: string | undefined, etag: string | undefined, lastModified: string | undefined): boolean {
   if (ifRange === undefined) return true;
   const validator = ifRange.trim();
-  if (validator.startsWith('"')) return etag !== undefined && !etag.startsWith("W/") && validator === etag;
-  if (validator.startsWith("W/")) return false;
+  // The same strong tag (quoted, or unquoted as some origins send it).
+  if (etag !== undefined && !etag.startsWith("W/") && validator === etag) return true;
+  if (validator.startsWith('"') || validator.startsWith("W/")) return false;
   return lastModified !== undefined && validator === lastModified;
 }

@@ -500,6 +500,9 @@ async function fetchFromOrigin(
     return { kind: "error", message: `The origin answered with an error (${origin.status}).\n` };
   }
   const out = responseHeaders(origin.headers, secret);
+  // A page or script a browser would run is only ever served sandboxed (an API's HTML answer on the edge host that
+  // every tenant shares by path must not run there); assets of such types are refused by allowedTypes.
+  if (runsInBrowser(out["content-type"])) out["content-security-policy"] = "sandbox";
   const json = rewrite !== null && /[/+]json\b/i.test(out["content-type"] ?? "");
   const length = Number(origin.headers["content-length"]);
   if (length > d.maxResponseBytes) {
@@ -759,7 +762,7 @@ async function pipeStream(
   } catch (err) {
     // The client left, or was cut off at shutdown (its socket is gone before its response hears of it), and the
     // origin body was let go of: what it was sent is what it got.
-    if (closed || res.destroyed || res.socket?.destroyed !== false) return { status, cache, bytes };
+    if (closed || res.destroyed || res.socket?.destroyed === true) return { status, cache, bytes };
     // Headers are gone: the only honest signal left is to cut the connection.
     console.warn(`edge: streaming ${c.doc.slug}: ${(err as Error).message}`);
     discard(s.origin.body);

@@ -6,6 +6,11 @@ import { DatabaseThread } from "./database.ts";
 import { createEdge } from "./server.ts";
 
 closeDbByOwner();
+if (!env.mongodbUri) {
+  // A setting missing is not a database that does not answer yet: nothing would ever be served.
+  console.error("[edge] MONGODB_URI is not set: start the edge with `npm start`, which starts the embedded store, or set it");
+  process.exit(1);
+}
 // The serving thread runs no database driver code: its look-ups and writes go to a thread of their own (decision 015).
 const database = new DatabaseThread();
 // Served from the start whether or not the database answers yet: until it does, requests for tenants not known get

@@ -160,30 +160,27 @@ export class UsageRecorder {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const until = Date.now() + deadlineMs;
+    // Every write is waited for until the deadline, not past it (a database that never answers must not hold the
+    // process): "late" when it has not finished by then.
+    const byDeadline = (write: Promise<void>) =>
+      Promise.race([
+        write.then(() => null, (err: unknown) => err as Error),
+        new Promise<"late">((r) => setTimeout(() => r("late"), Math.max(0, until - Date.now())).unref()),
+      ]);
+    const notWritten = (why: string) => console.error(`edge: usage not written at shutdown (${this.pendingRequests()} requests): ${why}`);
     for (;;) {
-      // A write in flight is waited for until the deadline, not past it (a database that never answers must not hold
-      // the process).
-      if (this.writing) {
-        const writing = this.writing.then(() => true, () => true);
-        const finished = await Promise.race([writing, new Promise<false>((r) => setTimeout(() => r(false), Math.max(0, until - Date.now())).unref())]);
-        if (!finished) {
-          console.error(`edge: usage not written at shutdown (${this.pendingRequests()} requests): a write did not finish in ${deadlineMs} ms`);
-          return;
-        }
-      }
+      if (this.writing && (await byDeadline(this.writing)) === "late") return notWritten(`a write did not finish in ${deadlineMs} ms`);
       if (!this.held && this.current.empty) return;
       this.retryAt = Math.min(this.retryAt, Date.now());
-      try {
-        await this.flush();
-      } catch (err) {
-        if (Date.now() >= until) {
-          console.error(`edge: usage not written at shutdown (${this.pendingRequests()} requests): ${(err as Error).message}`);
-          return;
-        }
+      const failed = await byDeadline(this.flush());
+      if (failed === "late") return notWritten(`a write did not finish in ${deadlineMs} ms`);
+      if (failed) {
+        if (Date.now() >= until) return notWritten(failed.message);
         await new Promise((r) => setTimeout(r, Math.min(1_000, Math.max(0, until - Date.now()))));
       }
     }
   }
+
 
   private addWritten(batch: UsageBatch): void {
     for (const d of batch.days.values()) {

@@ -28,7 +28,10 @@ async function freePort(): Promise<number> {
 }
 
 function start(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const inherited = { ...process.env };
+  // The test run's own database address is not the edge's.
+  delete inherited.MONGODB_URI;
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   running.push(child);
   let output = "";
   child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
@@ -36,6 +39,15 @@ function start(args: string[], env: Record<string, string>) {
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
+
+it("exits at once, saying why, when it has no database address at all", async () => {
+  const env: Record<string, string> = { NODE_ENV: "production", EDGE_PORT: String(await freePort()), HOST: "127.0.0.1" };
+  const edge = start(["edge/main.ts"], env);
+  // (Unset, not just empty, in the child.)
+  expect(await edge.exited).toBe(1);
+  expect(edge.output()).toContain("[edge] MONGODB_URI is not set");
+  expect(edge.output()).not.toContain("[edge] serving tenants");
+}, 60_000);
 
 it("serves while its database is down, then serves the tenant once the database answers", async () => {
   origin = await startOrigin("tok-main");

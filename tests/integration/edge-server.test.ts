@@ -327,9 +327,19 @@ describe("the asset proxy", () => {
     // An error page a browser shows as text passes as it is.
     const missing = await get("/missing.png");
     expect([missing.status, missing.headers["content-type"], missing.text]).toEqual([404, "text/plain", "no such file"]);
-    // The API's too.
+    // The API's too; an API page it serves runs sandboxed (no script, no access to the edge's origin).
     const page = await get("/~api/page");
     expect([page.status, page.headers["content-type"], page.headers["x-cache"], page.text]).toEqual([404, "text/plain; charset=utf-8", "MISS", "The origin answered 404.\n"]);
+    for (const expected of ["MISS", "HIT"]) {
+      const served = await get("/~api/page200");
+      expect([served.status, served.headers["x-cache"], served.headers["content-security-policy"], served.headers["x-content-type-options"], served.text]).toEqual([
+        200,
+        expected,
+        "sandbox",
+        "nosniff",
+        "<p>hi</p><script>alert(document.domain)</script>",
+      ]);
+    }
   });
 
   it("refuses known bad bots, other methods, unknown tenants and paths that step outside the origin", async () => {

@@ -190,6 +190,8 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
           // Answers after 300 ms, so that concurrent misses overlap.
           setTimeout(() => send(200, { "content-type": "application/json" }, JSON.stringify({ waited: true })), 300).unref();
           return;
+        case "/api/page200":
+          return send(200, { "content-type": "text/html; charset=utf-8" }, "<p>hi</p><script>alert(document.domain)</script>");
         case "/api/page":
           return send(404, { "content-type": "text/html; charset=utf-8" }, "<script>alert(document.domain)</script>");
         case "/api/broken":

@@ -16,6 +16,8 @@ describe("notModified", () => {
     ['"a,b"', '"a,b"'],
     ["*", '"v1"'],
     [" * ", undefined],
+    ["abc", "abc"],
+    ["x, abc", "abc"],
   ])("If-None-Match %s matches the ETag %s (weak comparison)", (header, etag) => {
     expect(notModified(header, undefined, etag, undefined)).toBe(true);
   });
@@ -56,6 +58,7 @@ describe("rangeHolds", () => {
 
   it("holds for the same strong ETag, or the exact Last-Modified date", () => {
     expect(rangeHolds('"v1"', '"v1"', undefined)).toBe(true);
+    expect(rangeHolds("v1", "v1", undefined)).toBe(true);
     expect(rangeHolds(` ${LAST_MODIFIED} `, undefined, LAST_MODIFIED)).toBe(true);
   });
 
