@@ -5,7 +5,7 @@
 // `maxHeldLogs` request logs held, the oldest unwritten logs are dropped with a warning (counters are never dropped),
 // and past `maxPathsPerBatch` distinct paths in a batch, a request on a new one is counted by day but not by path.
 import { randomBytes } from "node:crypto";
-import { type BatchWriter, DEFAULT_MAX_PATHS, type HeldLogs, recordBatch, type ServedRequest, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
+import { type BatchWriter, DEFAULT_MAX_PATHS, type HeldLogs, pathsPerDay, recordBatch, type ServedRequest, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 
 export interface UsageRecorderOptions {
   intervalMs?: number;
@@ -115,7 +115,10 @@ export class UsageRecorder {
       this.spareLogs = undefined;
       const unpathed = this.held.batch.notCountedByPath;
       if (unpathed > 0) {
-        console.warn(`edge: ${unpathed} requests counted, but not by path: more than ${this.maxPathsPerBatch} distinct paths came in one batch`);
+        const perDay = pathsPerDay(this.maxPathsPerBatch);
+        console.warn(
+          `edge: ${unpathed} requests counted, but not by path: more distinct paths came in one batch than it counts (${this.maxPathsPerBatch}, ${perDay} per tenant and day)`,
+        );
       }
     }
     const held = this.held;

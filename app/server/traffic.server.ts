@@ -64,9 +64,13 @@ const KIND_BASE: Record<RequestKind, number> = { asset: 6, api: 12 };
 const STATUS_BASE = 17;
 const DAY_MS = 86_400_000;
 
-/** How many distinct paths a batch counts, over its day parts, and how many requests came on paths past that. */
+/**
+ * How many distinct paths a batch counts, over its day parts (each tenant's day at most a fifth of them, so one
+ * tenant's scan leaves room for the others), and how many requests came on paths past that.
+ */
 interface PathRoom {
   readonly max: number;
+  readonly maxPerDay: number;
   used: number;
   notCounted: number;
 }
@@ -93,7 +97,7 @@ class DayPart {
     if (last !== undefined && last.path === path) return last;
     let p = this.paths.get(path);
     if (!p) {
-      if (this.room.used >= this.room.max) return undefined;
+      if (this.room.used >= this.room.max || this.paths.size >= this.room.maxPerDay) return undefined;
       this.room.used++;
       p = { tenant: this.tenant._id, day: this.day, path, requests: 0, bytes: 0 };
       this.paths.set(path, p);
@@ -430,6 +434,9 @@ function newObjectId(into: Buffer, offset: number, madeAt: number): void {
   into[offset + 11] = idCounter & 0xff;
 }
 
+/** The distinct paths one tenant's day may have counted in a batch that counts `maxPaths`: a fifth of them. */
+export const pathsPerDay = (maxPaths: number) => Math.max(1, Math.ceil(maxPaths / 5));
+
 /** The distinct paths a batch counts by default (a 2-s batch of the edge at 25,000 requests a second, each on a new path). */
 export const DEFAULT_MAX_PATHS = 50_000;
 
@@ -450,15 +457,16 @@ export class UsageBatch {
 
   /**
    * The logs it keeps: empty ones of an earlier batch may be given, to reuse their columns. Past `maxPaths` distinct
-   * paths, a request on a new path is counted in its day's counters but not by path: a batch's memory stays bounded
-   * however many paths come (a scan, or traffic held through a database outage).
+   * paths (or a fifth of them for one tenant's day), a request on a new path is counted in its day's counters but not
+   * by path: a batch's memory stays bounded however many paths come (a scan, or traffic held through a database
+   * outage), and one tenant's scan does not take the others' room.
    */
   constructor(
     readonly logs: HeldLogs = new HeldLogs(),
     maxPaths = DEFAULT_MAX_PATHS,
   ) {
     if (logs.length !== 0) throw new Error("a batch starts with no logs");
-    this.pathRoom = { max: maxPaths, used: 0, notCounted: 0 };
+    this.pathRoom = { max: maxPaths, maxPerDay: pathsPerDay(maxPaths), used: 0, notCounted: 0 };
   }
 
   /** Requests it counted but not by path (they came on new paths past its `maxPaths`). */

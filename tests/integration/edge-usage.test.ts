@@ -213,7 +213,7 @@ describe("UsageRecorder", () => {
     const warn = console.warn;
     console.warn = (m: string) => void warnings.push(m);
     try {
-      const rec = new UsageRecorder({ maxPathsPerBatch: 3 });
+      const rec = new UsageRecorder({ maxPathsPerBatch: 15 });
       for (let i = 0; i < 5; i++) rec.record(o, { ...ev(10), path: `/p${i}.png` });
       // A path it counts already is still counted.
       rec.record(o, { ...ev(10), path: "/p0.png" });
@@ -224,7 +224,7 @@ describe("UsageRecorder", () => {
     } finally {
       console.warn = warn;
     }
-    expect(warnings).toEqual(["edge: 2 requests counted, but not by path: more than 3 distinct paths came in one batch"]);
+    expect(warnings).toEqual(["edge: 2 requests counted, but not by path: more distinct paths came in one batch than it counts (15, 3 per tenant and day)"]);
     expect(await usageOf(o)).toEqual({ requests: 7, bytes: 70, hits: 7, misses: 0, logs: 7 });
     const paths = await DailyPathUsage.find({ tenant: o._id }).sort({ path: 1 }).lean();
     expect(paths.map((p) => [p.path, p.requests, p.bytes])).toEqual([
@@ -233,6 +233,25 @@ describe("UsageRecorder", () => {
       ["/p2.png", 1, 10],
       ["/p4.png", 1, 10],
     ]);
+  });
+
+  it("gives one tenant's day at most a fifth of a batch's paths, so a scan of one leaves room for the others", async () => {
+    const [scanned, other] = [owner(), owner()];
+    const warn = console.warn;
+    console.warn = () => undefined;
+    try {
+      const rec = new UsageRecorder({ maxPathsPerBatch: 10 });
+      for (let i = 0; i < 5; i++) rec.record(scanned, { ...ev(1), path: `/scan${i}` });
+      for (let i = 0; i < 3; i++) rec.record(other, { ...ev(1), path: `/o${i}.png` });
+      await rec.stop();
+    } finally {
+      console.warn = warn;
+    }
+    const pathsOf = async (o: UsageOwner) => (await DailyPathUsage.find({ tenant: o._id }).sort({ path: 1 }).lean()).map((p) => p.path);
+    expect(await pathsOf(scanned)).toEqual(["/scan0", "/scan1"]);
+    expect(await pathsOf(other)).toEqual(["/o0.png", "/o1.png"]);
+    expect((await usageOf(scanned)).requests).toBe(5);
+    expect((await usageOf(other)).requests).toBe(3);
   });
 
   it("samples request logs but counts every request", async () => {
