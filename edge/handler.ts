@@ -63,7 +63,16 @@ type Outcome = { status: number; cache: CacheStatus; bytes: number } | null;
 
 type Fetched =
   | { kind: "entry"; entry: CachedResponse }
-  | { kind: "stream"; origin: OriginResponse; headers: Record<string, string>; prefix: Buffer[]; rest: AsyncIterator<Buffer> }
+  | {
+      kind: "stream";
+      origin: OriginResponse;
+      headers: Record<string, string>;
+      /** What was read before it was decided to stream it, and the rest. */
+      prefix: Buffer[];
+      rest: AsyncIterator<Buffer>;
+      /** Gives back what the prefix holds of the misses' memory: once it has gone out, or the stream is dropped. */
+      release: () => void;
+    }
   | { kind: "error"; message: string };
 
 /**
@@ -442,7 +451,10 @@ async function fetchShared(c: Ctx, key: string, fetch: (store: boolean) => Promi
 
 function fillInBackground(c: Ctx, key: string, url: string, headers: Record<string, string>): void {
   void c.inFlight.run(key, () => fetchFromOrigin(c.d, url, headers, key, c.doc.cacheTTL)).promise.then((f) => {
-    if (f.kind === "stream") discard(f.origin.body);
+    if (f.kind === "stream") {
+      discard(f.origin.body);
+      f.release();
+    }
   }, (err: unknown) => console.warn(`edge: filling the cache for ${c.doc.slug}: ${(err as Error).message}`));
 }
 
@@ -514,44 +526,50 @@ async function fetchFromOrigin(
   const iterator = origin.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let size = 0;
-  // The body is held out of what all misses may hold at once: its declared length at the start, or as it comes. What
-  // does not fit streams through uncached, as an object over the size cap does.
+  // The body is held out of what all misses may hold at once (`missBuffer`): its declared length at the start, or
+  // what has come so far. What does not fit streams through uncached, as an object over the size cap does. JSON the
+  // edge rewrites is not held out of it: the parse cap bounds it, and it would otherwise go out unrewritten.
+  const budget = json && rewrite !== null && !(length > rewrite.maxBytes) ? null : d.missBuffer;
   let held = 0;
+  const hold = (n: number) => {
+    held += n;
+    return budget === null || budget.take(n);
+  };
   let fits = !(length > d.maxObjectBytes);
   try {
-    if (fits && Number.isFinite(length)) {
-      held = length;
-      fits = d.missBuffer.take(length);
-    }
+    if (fits && Number.isFinite(length)) fits = hold(length);
     if (fits) {
       for (;;) {
         const next = await iterator.next();
         if (next.done) break;
         chunks.push(next.value);
         size += next.value.length;
-        if (size > d.maxObjectBytes) break;
-        if (size > held) {
-          const more = size - held;
-          held = size;
-          if (!d.missBuffer.take(more)) {
-            fits = false;
-            break;
-          }
+        if (size > held && !hold(size - held)) {
+          fits = false;
+          break;
         }
+        if (size > d.maxObjectBytes) break;
       }
     }
   } catch (err) {
+    budget?.give(held);
     discard(origin.body);
     return { kind: "error", message: originFailure(err) };
-  } finally {
-    // Given back once read: a body kept is the cache's to count from here, a streamed one goes out as it comes.
-    d.missBuffer.give(held);
   }
   if (!fits || length > d.maxObjectBytes || size > d.maxObjectBytes) {
     if (json) out["x-parsed"] = "0";
     if (Number.isFinite(length)) out["content-length"] = String(length);
-    return { kind: "stream", origin, headers: out, prefix: chunks, rest: iterator };
+    // The part read so far stays held until it has gone out (or the stream is dropped).
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      budget?.give(held);
+    };
+    return { kind: "stream", origin, headers: out, prefix: chunks, rest: iterator, release };
   }
+  // Given back once read: a body kept is the cache's to count from here.
+  budget?.give(held);
   let body = Buffer.concat(chunks, size);
   if (json && rewrite) {
     if (body.length <= rewrite.maxBytes) {
@@ -635,7 +653,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
       return { status: 200, cache, bytes: 0 };
     }
     // A client that left while its tenant or quota was looked up was sent nothing.
-    const sent = res.destroyed ? 0 : entry.body.length;
+    const sent = gone(res) ? 0 : entry.body.length;
     res.end(entry.body);
     return { status: 200, cache, bytes: sent };
   }
@@ -672,7 +690,7 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     return { status, cache, bytes: 0 };
   }
   // A client that left while the origin was asked (or was cut off at shutdown) was sent nothing.
-  const sent = res.destroyed ? 0 : body.length;
+  const sent = gone(res) ? 0 : body.length;
   res.end(body);
   return { status, cache, bytes: sent };
 }
@@ -700,7 +718,16 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
-async function pipeStream(
+/** A streamed answer piped to the client; what its prefix held of the misses' memory is given back whatever happens. */
+async function pipeStream(c: Ctx, s: Extract<Fetched, { kind: "stream" }>, cache: CacheStatus, allowed: TypeCheck): Promise<Outcome> {
+  try {
+    return await pipeStreamed(c, s, cache, allowed);
+  } finally {
+    s.release();
+  }
+}
+
+async function pipeStreamed(
   c: Ctx,
   s: Extract<Fetched, { kind: "stream" }>,
   cache: CacheStatus,
@@ -749,6 +776,9 @@ async function pipeStream(
       total += chunk.length;
       if (!(await write(chunk))) break;
     }
+    // The prefix is out (or the client gone): what it held is given back.
+    s.prefix.length = 0;
+    s.release();
     while (!closed && !res.destroyed) {
       const next = await s.rest.next();
       if (next.done) break;
@@ -764,7 +794,7 @@ async function pipeStream(
   } catch (err) {
     // The client left, or was cut off at shutdown (its socket is gone before its response hears of it), and the
     // origin body was let go of: what it was sent is what it got.
-    if (closed || res.destroyed || res.socket?.destroyed === true) return { status, cache, bytes };
+    if (closed || gone(res)) return { status, cache, bytes };
     // Headers are gone: the only honest signal left is to cut the connection.
     console.warn(`edge: streaming ${c.doc.slug}: ${(err as Error).message}`);
     discard(s.origin.body);
@@ -788,6 +818,12 @@ function refusedType(c: Ctx, status: number, headers: Record<string, string>, ca
   return plain(c.res, status, `The origin answered ${status}.\n`, cache, kept);
 }
 
+/**
+ * Whether a response's client is gone: the response is destroyed, or its socket is (cut off at shutdown, before the
+ * response hears of it). A response not yet given its socket (pipelined) is not.
+ */
+const gone = (res: ServerResponse) => res.destroyed || res.socket?.destroyed === true;
+
 /** A short plain-text answer, served to the client and counted (origin errors, type refusals). */
 function plain(res: ServerResponse, status: number, text: string, cache: CacheStatus, extra: Record<string, string> = {}): Outcome {
   const body = Buffer.from(text, "utf8");
@@ -800,7 +836,7 @@ function plain(res: ServerResponse, status: number, text: string, cache: CacheSt
     ...extra,
   });
   // A client cut off before its answer (at shutdown) was sent nothing.
-  const sent = res.destroyed ? 0 : body.length;
+  const sent = gone(res) ? 0 : body.length;
   res.end(body);
   return { status, cache, bytes: sent };
 }

@@ -497,6 +497,22 @@ describe("the memory misses hold", () => {
       const kept = again.filter((r) => r.headers["x-cache"] === "HIT").length;
       expect(kept === 2 || kept === 3, `${kept} of 4 kept`).toBe(true);
       for (const [i, r] of [...first, ...again].entries()) expect(r.body.equals(bytesOf(60_000, (i % 4) + 1))).toBe(true);
+      // Bodies without a length are held as they come: once the four first halves are in (120,000 bytes), a second
+      // half does not fit, so four at once cannot all be kept either.
+      origin.halvesTogether = Number.POSITIVE_INFINITY;
+      const pending = Promise.all(
+        [1, 2, 3, 4].map((n) => edgeRequest(boundedPort, `acme.localhost:${boundedPort}`, `/halves-unannounced.bin?n=${n}`)),
+      );
+      await expect.poll(() => bounded.deps.missBuffer.used, { timeout: 5_000 }).toBe(120_000);
+      origin.halvesTogether = 1;
+      origin.releaseHalves();
+      const unannounced = await pending;
+      for (const [i, r] of unannounced.entries()) expect([r.status, r.headers["x-cache"], r.body.equals(bytesOf(60_000, i + 1))]).toEqual([200, "MISS", true]);
+      expect(bounded.deps.missBuffer.used).toBe(0);
+      const unannouncedAgain = await Promise.all(
+        [1, 2, 3, 4].map((n) => edgeRequest(boundedPort, `acme.localhost:${boundedPort}`, `/halves-unannounced.bin?n=${n}`)),
+      );
+      expect(unannouncedAgain.filter((r) => r.headers["x-cache"] === "HIT").length).toBeLessThan(4);
       // One at a time, each fits.
       await fetchOne(5);
       expect((await fetchOne(5)).headers["x-cache"]).toBe("HIT");
@@ -504,6 +520,25 @@ describe("the memory misses hold", () => {
     } finally {
       origin.halvesTogether = 1;
       await bounded.close();
+    }
+  });
+
+  it("still rewrites and keeps the API's JSON when the misses' memory is used up", async () => {
+    const tight = createEdge({ edgeHost: "localhost", allowPrivateOrigins: true, cacheBytes: 8 * 1024 * 1024, missBufferBytes: 1_000, usage: { intervalMs: 3_600_000 } });
+    const tightPort = await tight.listen(0, "127.0.0.1");
+    try {
+      const at = (path: string) => edgeRequest(tightPort, `acme.localhost:${tightPort}`, path);
+      // An asset over the budget streams through uncached…
+      expect((await at("/img.png?tight=1")).headers["x-cache"]).toBe("MISS");
+      expect((await at("/img.png?tight=1")).headers["x-cache"]).toBe("MISS");
+      // …while JSON the edge rewrites (5 KB here) is read whole, rewritten and kept.
+      const json = await at("/~api/large?tight=1");
+      expect([json.status, json.headers["x-parsed"], json.headers["x-cache"]]).toEqual([200, "1", "MISS"]);
+      expect((JSON.parse(json.text) as { items: Array<{ image: string }> }).items[0].image).toBe(`http://acme.localhost:${tightPort}/img.png`);
+      expect((await at("/~api/large?tight=1")).headers["x-cache"]).toBe("HIT");
+      expect(tight.deps.missBuffer.used).toBe(0);
+    } finally {
+      await tight.close();
     }
   });
 });

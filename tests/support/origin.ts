@@ -21,6 +21,8 @@ export interface TestOrigin {
   count(path: string): number;
   /** How many requests for /media/halves.bin wait for one another before their second halves are sent (1: none wait). */
   halvesTogether: number;
+  /** Sends the second halves of the requests for /media/halves*.bin waiting now. */
+  releaseHalves(): void;
   /** The API token the JSON API accepts (as `Bearer <token>` in Authorization, or `Token <token>` in X-Api-Key). */
   token: string;
   close(): Promise<void>;
@@ -123,11 +125,13 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         res.on("close", () => clearInterval(timer));
         return;
       }
-      case "/media/halves.bin": {
-        // 60,000 bytes (announced), the second half only once `halvesTogether` requests for it are waiting for theirs
+      case "/media/halves.bin":
+      case "/media/halves-unannounced.bin": {
+        // 60,000 bytes (announced, or not: /media/halves-unannounced.bin), the second half only once `halvesTogether` requests for it are waiting for theirs
         // (5 s at most): that many misses of it overlap however slowly they come.
         const body = bytesOf(60_000, Number(url.searchParams.get("n") ?? 7));
-        res.writeHead(200, { "content-type": "image/png", "content-length": String(body.length) });
+        const announced = url.pathname === "/media/halves.bin";
+        res.writeHead(200, { "content-type": "image/png", ...(announced ? { "content-length": String(body.length) } : {}) });
         res.write(body.subarray(0, 30_000));
         const finish = () => res.end(body.subarray(30_000));
         const timer = setTimeout(finish, 5_000);
@@ -206,6 +210,9 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
   const self: TestOrigin = {
     base: `http://127.0.0.1:${port}`,
     halvesTogether: 1,
+    releaseHalves: () => {
+      for (const go of halvesWaiting.splice(0)) go();
+    },
     get cutOff() {
       return cutOff;
     },
