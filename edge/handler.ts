@@ -450,7 +450,10 @@ async function fetchShared(c: Ctx, key: string, fetch: (store: boolean) => Promi
 }
 
 function fillInBackground(c: Ctx, key: string, url: string, headers: Record<string, string>): void {
-  void c.inFlight.run(key, () => fetchFromOrigin(c.d, url, headers, key, c.doc.cacheTTL)).promise.then((f) => {
+  const { promise, leader } = c.inFlight.run(key, () => fetchFromOrigin(c.d, url, headers, key, c.doc.cacheTTL));
+  // A miss of the whole object already in flight fills the cache itself (and its answer is its client's).
+  if (!leader) return;
+  void promise.then((f) => {
     if (f.kind === "stream") {
       discard(f.origin.body);
       f.release();
@@ -529,7 +532,8 @@ async function fetchFromOrigin(
   // The body is held out of what all misses may hold at once (`missBuffer`): its declared length at the start, or
   // what has come so far. What does not fit streams through uncached, as an object over the size cap does. JSON the
   // edge rewrites is not held out of it: the parse cap bounds it, and it would otherwise go out unrewritten.
-  const budget = json && rewrite !== null && !(length > rewrite.maxBytes) ? null : d.missBuffer;
+  // (A body without a length is exempt while it stays within the parse cap, and held out of it from there.)
+  let budget = json && rewrite !== null && !(length > rewrite.maxBytes) ? null : d.missBuffer;
   let held = 0;
   const hold = (n: number) => {
     held += n;
@@ -544,6 +548,10 @@ async function fetchFromOrigin(
         if (next.done) break;
         chunks.push(next.value);
         size += next.value.length;
+        if (budget === null && rewrite !== null && size > rewrite.maxBytes) {
+          budget = d.missBuffer;
+          held = 0;
+        }
         if (size > held && !hold(size - held)) {
           fits = false;
           break;
@@ -747,11 +755,18 @@ async function pipeStreamed(
   }
   let bytes = 0;
   let closed = false;
-  res.once("close", () => {
+  const waiting = new Set<() => void>();
+  const leave = () => {
+    if (closed) return;
     closed = true;
     // A client gone before the end lets go of the origin at once, not at the origin's next chunk (or its timeout).
     if (!res.writableFinished) discard(s.origin.body);
-  });
+    for (const wake of waiting) wake();
+  };
+  res.once("close", leave);
+  // A response queued behind another on its connection hears nothing of the connection's end: its socket does.
+  const socket = c.req.socket;
+  socket.once("close", leave);
   /** Writes a chunk and waits while the client's socket is full; false once the client has gone. */
   const write = async (chunk: Buffer): Promise<boolean> => {
     if (closed || res.destroyed) return false;
@@ -761,11 +776,11 @@ async function pipeStreamed(
       await new Promise<void>((resolve) => {
         const done = () => {
           res.off("drain", done);
-          res.off("close", done);
+          waiting.delete(done);
           resolve();
         };
         res.on("drain", done);
-        res.on("close", done);
+        waiting.add(done);
       });
     }
     return !closed && !res.destroyed;
@@ -800,6 +815,10 @@ async function pipeStreamed(
     discard(s.origin.body);
     res.destroy();
     return { status: 502, cache: "ERROR", bytes };
+  } finally {
+    // The connection may serve more requests: nothing of this one stays on it.
+    socket.off("close", leave);
+    res.off("close", leave);
   }
   return { status, cache, bytes };
 }
@@ -819,10 +838,10 @@ function refusedType(c: Ctx, status: number, headers: Record<string, string>, ca
 }
 
 /**
- * Whether a response's client is gone: the response is destroyed, or its socket is (cut off at shutdown, before the
- * response hears of it). A response not yet given its socket (pipelined) is not.
+ * Whether a response's client is gone: the response is destroyed, or its connection is (cut off at shutdown, before
+ * the response hears of it; or, for a response queued behind another on it, which never hears of it).
  */
-const gone = (res: ServerResponse) => res.destroyed || res.socket?.destroyed === true;
+const gone = (res: ServerResponse) => res.destroyed || (res.socket ?? res.req?.socket)?.destroyed === true;
 
 /** A short plain-text answer, served to the client and counted (origin errors, type refusals). */
 function plain(res: ServerResponse, status: number, text: string, cache: CacheStatus, extra: Record<string, string> = {}): Outcome {

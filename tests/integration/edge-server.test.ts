@@ -540,6 +540,26 @@ describe("the memory misses hold", () => {
     } finally {
       await tight.close();
     }
+    // JSON over the parse cap (2 KB here; this one comes without a length) is held out of that memory past the cap:
+    // it streams through, unrewritten and uncached.
+    const capped = createEdge({
+      edgeHost: "localhost",
+      allowPrivateOrigins: true,
+      cacheBytes: 8 * 1024 * 1024,
+      missBufferBytes: 1_000,
+      maxParseBytes: 2 * 1024,
+      usage: { intervalMs: 3_600_000 },
+    });
+    const cappedPort = await capped.listen(0, "127.0.0.1");
+    try {
+      for (let i = 0; i < 2; i++) {
+        const json = await edgeRequest(cappedPort, `acme.localhost:${cappedPort}`, "/~api/large?capped=1");
+        expect([json.status, json.headers["x-parsed"], json.headers["x-cache"], json.text.includes(`${origin.base}/media/img.png`)]).toEqual([200, "0", "MISS", true]);
+      }
+      expect(capped.deps.missBuffer.used).toBe(0);
+    } finally {
+      await capped.close();
+    }
   });
 });
 
