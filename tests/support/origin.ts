@@ -90,6 +90,7 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         return send(404, { "content-type": "text/plain" }, "no such file");
       case "/media/fail.png":
         return send(503, { "content-type": "text/plain" }, "origin overloaded: internal detail");
+      case "/media/later.png":
       case "/media/slow.png":
         setTimeout(() => send(200, { "content-type": "image/png" }, "late"), 1_500).unref();
         return;
