@@ -12,6 +12,7 @@ import { Domain } from "#models/domain.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
+import { listeningEdge } from "#tests/support/listening-edge.ts";
 import { bytesOf, IMAGE, LARGE_PDF, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
@@ -437,15 +438,7 @@ describe("the asset proxy", () => {
 
 describe("the response size cap", () => {
   it("refuses an origin response declared over the cap, and cuts off a streamed one that grows past it", async () => {
-    const capped = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 1024 * 1024,
-      maxObjectBytes: 16 * 1024,
-      maxResponseBytes: 100_000,
-      usage: { intervalMs: 3_600_000 },
-    });
-    const cappedPort = await capped.listen(0, "127.0.0.1");
+    const { edge: capped, port: cappedPort } = await listeningEdge({ cacheBytes: 1024 * 1024, maxObjectBytes: 16 * 1024, maxResponseBytes: 100_000 });
     try {
       const declared = await edgeRequest(cappedPort, `acme.localhost:${cappedPort}`, "/big.pdf");
       expect([declared.status, declared.headers["x-cache"], declared.text]).toEqual([502, "ERROR", "The origin's response is larger than the edge serves.\n"]);
@@ -472,15 +465,7 @@ describe("the response size cap", () => {
 
 describe("the memory misses hold", () => {
   it("streams a miss through uncached when the bodies being read already hold what misses may, and gives it all back", async () => {
-    const bounded = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 8 * 1024 * 1024,
-      maxObjectBytes: 64 * 1024,
-      missBufferBytes: 130_000,
-      usage: { intervalMs: 3_600_000 },
-    });
-    const boundedPort = await bounded.listen(0, "127.0.0.1");
+    const { edge: bounded, port: boundedPort } = await listeningEdge({ maxObjectBytes: 64 * 1024, missBufferBytes: 130_000 });
     const fetchOne = (n: number) => edgeRequest(boundedPort, `acme.localhost:${boundedPort}`, `/halves.bin?n=${n}`);
     try {
       // Four different objects of 60,000 bytes at once (the origin sends no second half before all four are asked
@@ -524,8 +509,7 @@ describe("the memory misses hold", () => {
   });
 
   it("still rewrites and keeps the API's JSON when the misses' memory is used up", async () => {
-    const tight = createEdge({ edgeHost: "localhost", allowPrivateOrigins: true, cacheBytes: 8 * 1024 * 1024, missBufferBytes: 1_000, usage: { intervalMs: 3_600_000 } });
-    const tightPort = await tight.listen(0, "127.0.0.1");
+    const { edge: tight, port: tightPort } = await listeningEdge({ missBufferBytes: 1_000 });
     try {
       const at = (path: string) => edgeRequest(tightPort, `acme.localhost:${tightPort}`, path);
       // An asset over the budget streams through uncached…
@@ -542,15 +526,7 @@ describe("the memory misses hold", () => {
     }
     // JSON over the parse cap (2 KB here; this one comes without a length) is held out of that memory past the cap:
     // it streams through, unrewritten and uncached.
-    const capped = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 8 * 1024 * 1024,
-      missBufferBytes: 1_000,
-      maxParseBytes: 2 * 1024,
-      usage: { intervalMs: 3_600_000 },
-    });
-    const cappedPort = await capped.listen(0, "127.0.0.1");
+    const { edge: capped, port: cappedPort } = await listeningEdge({ missBufferBytes: 1_000, maxParseBytes: 2 * 1024 });
     try {
       for (let i = 0; i < 2; i++) {
         const json = await edgeRequest(cappedPort, `acme.localhost:${cappedPort}`, "/~api/large?capped=1");
@@ -803,15 +779,7 @@ describe("custom domains at the edge", () => {
 
 describe("an edge's settings", () => {
   it("follows its own bot list and keeps no more than its cache size", async () => {
-    const small = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 25 * 1024,
-      maxObjectBytes: 16 * 1024,
-      blockedBots: ["examplebot"],
-      usage: { intervalMs: 3_600_000 },
-    });
-    const smallPort = await small.listen(0, "127.0.0.1");
+    const { edge: small, port: smallPort } = await listeningEdge({ cacheBytes: 25 * 1024, maxObjectBytes: 16 * 1024, blockedBots: ["examplebot"] });
     const at = (path: string, headers: Record<string, string> = {}) => edgeRequest(smallPort, `acme.localhost:${smallPort}`, path, { headers });
     try {
       const bot = await at("/img.png?s=0", { "user-agent": "ExampleBot/2.1" });

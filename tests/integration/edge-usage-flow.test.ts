@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encryptToken } from "#app/server/crypto.server.ts";
 import { startOfUtcDay } from "#app/schemas/period.ts";
 import { DatabaseThread, type EdgeDatabase, inlineDatabase } from "#edge/database.ts";
-import { createEdge } from "#edge/server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
 import { RequestLogBucket } from "#models/request-log.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
+import { listeningEdge } from "#tests/support/listening-edge.ts";
 import { storedLogs } from "#tests/support/request-logs.ts";
 import { startOrigin, type TestOrigin } from "#tests/support/origin.ts";
 
@@ -56,10 +56,7 @@ describe.each([
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let writes = 0;
-    const edge = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 8 * 1024 * 1024,
+    const { edge, port } = await listeningEdge({
       database,
       usage: {
         intervalMs: 50,
@@ -70,7 +67,6 @@ describe.each([
         },
       },
     });
-    const port = await edge.listen(0, "127.0.0.1");
     const host = `counted.localhost:${port}`;
     const made: Made[] = [];
     const send = async (path: string, opts: { method?: string; headers?: Record<string, string>; host?: string } = {}) => {
@@ -192,15 +188,7 @@ describe.each([
   });
 
   it("at shutdown, cuts off a download still running after the grace period and writes what its client was sent", async () => {
-    const edge = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 8 * 1024 * 1024,
-      maxObjectBytes: 64 * 1024,
-      database: makeDatabase(),
-      usage: { intervalMs: 3_600_000 },
-    });
-    const port = await edge.listen(0, "127.0.0.1");
+    const { edge, port } = await listeningEdge({ maxObjectBytes: 64 * 1024, database: makeDatabase() });
     const before = await DailyUsage.findOne({ tenant: id }).lean();
     let received = 0;
     const ended = new Promise<number | undefined>((resolve) => {
@@ -226,8 +214,7 @@ describe.each([
   });
 
   it("at shutdown, ends an origin request still waiting for its answer, and counts its cut-off client as an error with no bytes", async () => {
-    const edge = createEdge({ edgeHost: "localhost", allowPrivateOrigins: true, cacheBytes: 8 * 1024 * 1024, database: makeDatabase() });
-    const port = await edge.listen(0, "127.0.0.1");
+    const { edge, port } = await listeningEdge({ database: makeDatabase() });
     let closed = false;
     try {
       const seen = origin.count("/media/later.png");
@@ -252,8 +239,7 @@ describe.each([
   });
 
   it("keeps no request log with LOG_SAMPLE_RATE 0, and counts every request all the same", async () => {
-    const edge = createEdge({ edgeHost: "localhost", allowPrivateOrigins: true, cacheBytes: 8 * 1024 * 1024, logSampleRate: 0, database: makeDatabase() });
-    const port = await edge.listen(0, "127.0.0.1");
+    const { edge, port } = await listeningEdge({ logSampleRate: 0, database: makeDatabase() });
     const before = await DailyUsage.findOne({ tenant: id }).lean();
     const logs = (await storedLogs(id)).length;
     for (let i = 0; i < 3; i++) expect((await edgeRequest(port, `counted.localhost:${port}`, "/img.png?unlogged=1")).status).toBe(200);
@@ -264,14 +250,7 @@ describe.each([
   });
 
   it("counts a client that left before its answer came with no bytes", async () => {
-    const edge = createEdge({
-      edgeHost: "localhost",
-      allowPrivateOrigins: true,
-      cacheBytes: 8 * 1024 * 1024,
-      database: makeDatabase(),
-      usage: { intervalMs: 3_600_000 },
-    });
-    const port = await edge.listen(0, "127.0.0.1");
+    const { edge, port } = await listeningEdge({ database: makeDatabase() });
     const before = await DailyUsage.findOne({ tenant: id }).lean();
     const seen = origin.count("/media/slow.png");
     // The origin answers after 1.5 s; the client gives up after 100 ms.

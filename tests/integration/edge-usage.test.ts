@@ -29,6 +29,19 @@ async function usageOf(o: UsageOwner) {
   return { requests: d?.requests ?? 0, bytes: d?.bytes ?? 0, hits: d?.hits ?? 0, misses: d?.misses ?? 0, logs: await countLogs(o._id) };
 }
 
+/** What `fn` says on the console at `level` (kept from the console, handed back). */
+async function said(level: "warn" | "error", fn: () => Promise<void>): Promise<string[]> {
+  const messages: string[] = [];
+  const original = console[level];
+  console[level] = (message: string) => void messages.push(message);
+  try {
+    await fn();
+  } finally {
+    console[level] = original;
+  }
+  return messages;
+}
+
 describe("UsageRecorder", () => {
   it("writes exactly what was recorded, and counts unwritten usage for quotas until then", async () => {
     const o = owner();
@@ -69,9 +82,7 @@ describe("UsageRecorder", () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     let landed = () => {};
     const hasLanded = new Promise<void>((resolve) => (landed = resolve));
-    const warn = console.warn;
-    console.warn = () => undefined;
-    try {
+    await said("warn", async () => {
       const rec = new UsageRecorder({
         write: async (batch, writer, counted) => {
           attempts++;
@@ -105,18 +116,13 @@ describe("UsageRecorder", () => {
       );
       expect(new Set(stored.map((l) => l._id.toHexString())).size).toBe(320);
       expect(await usageOf(o)).toMatchObject({ requests: 320, bytes: 320 });
-    } finally {
-      console.warn = warn;
-    }
+    });
   });
 
   it("retries a failed write with the same batch and counts it once, even when the failed attempt had landed", async () => {
     const o = owner();
     let attempts = 0;
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (m: string) => void warnings.push(m);
-    try {
+    const warnings = await said("warn", async () => {
       const rec = new UsageRecorder({
         write: async (batch, writer) => {
           attempts++;
@@ -136,9 +142,7 @@ describe("UsageRecorder", () => {
       expect(rec.pendingRequests()).toBe(15);
       await rec.stop(10_000);
       expect(rec.pendingRequests()).toBe(0);
-    } finally {
-      console.warn = warn;
-    }
+    });
     expect(attempts).toBe(4);
     expect(warnings).toHaveLength(2);
     expect(await usageOf(o)).toEqual({ requests: 15, bytes: 1_050, hits: 15, misses: 0, logs: 15 });
@@ -147,50 +151,46 @@ describe("UsageRecorder", () => {
   it("waits before retrying a failed write, twice as long after each failure (0.5 s, 1 s, 2 s …)", async () => {
     const o = owner();
     let attempts = 0;
-    const warn = console.warn;
-    console.warn = () => undefined;
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
-      const t0 = Date.UTC(2026, 10, 21, 9);
-      vi.setSystemTime(t0);
-      const rec = new UsageRecorder({
-        write: () => {
-          attempts++;
-          return Promise.reject(new Error("down"));
-        },
+      await said("warn", async () => {
+        const t0 = Date.UTC(2026, 10, 21, 9);
+        vi.setSystemTime(t0);
+        const rec = new UsageRecorder({
+          write: () => {
+            attempts++;
+            return Promise.reject(new Error("down"));
+          },
+        });
+        rec.record(o, ev(1));
+        // At each time, whether a flush makes an attempt (and fails) or waits (and makes none).
+        const attemptsAt = async (ms: number) => {
+          vi.setSystemTime(t0 + ms);
+          const before = attempts;
+          await rec.flush().catch(() => undefined);
+          return attempts - before;
+        };
+        expect(await attemptsAt(0)).toBe(1);
+        expect(await attemptsAt(499)).toBe(0);
+        expect(await attemptsAt(500)).toBe(1);
+        expect(await attemptsAt(1_499)).toBe(0);
+        expect(await attemptsAt(1_500)).toBe(1);
+        expect(await attemptsAt(3_499)).toBe(0);
+        expect(await attemptsAt(3_500)).toBe(1);
+        // Never more than 30 s apart.
+        for (let i = 0; i < 6; i++) expect(await attemptsAt(600_000 + i * 31_000)).toBe(1);
+        const last = 600_000 + 5 * 31_000;
+        expect(await attemptsAt(last + 29_999)).toBe(0);
+        expect(await attemptsAt(last + 30_000)).toBe(1);
       });
-      rec.record(o, ev(1));
-      // At each time, whether a flush makes an attempt (and fails) or waits (and makes none).
-      const attemptsAt = async (ms: number) => {
-        vi.setSystemTime(t0 + ms);
-        const before = attempts;
-        await rec.flush().catch(() => undefined);
-        return attempts - before;
-      };
-      expect(await attemptsAt(0)).toBe(1);
-      expect(await attemptsAt(499)).toBe(0);
-      expect(await attemptsAt(500)).toBe(1);
-      expect(await attemptsAt(1_499)).toBe(0);
-      expect(await attemptsAt(1_500)).toBe(1);
-      expect(await attemptsAt(3_499)).toBe(0);
-      expect(await attemptsAt(3_500)).toBe(1);
-      // Never more than 30 s apart.
-      for (let i = 0; i < 6; i++) expect(await attemptsAt(600_000 + i * 31_000)).toBe(1);
-      const last = 600_000 + 5 * 31_000;
-      expect(await attemptsAt(last + 29_999)).toBe(0);
-      expect(await attemptsAt(last + 30_000)).toBe(1);
     } finally {
       vi.useRealTimers();
-      console.warn = warn;
     }
   });
 
   it("gives up at stop after its deadline when a write never finishes, saying what was not written", async () => {
     const o = owner();
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (message: string) => void errors.push(message);
-    try {
+    const errors = await said("error", async () => {
       // A write in flight when stop is called, and one stop starts itself.
       for (const writingAlready of [true, false]) {
         const rec = new UsageRecorder({ write: () => new Promise<void>(() => undefined) });
@@ -201,18 +201,13 @@ describe("UsageRecorder", () => {
         expect(Date.now() - started).toBeGreaterThanOrEqual(290);
         expect(Date.now() - started).toBeLessThan(2_000);
       }
-    } finally {
-      console.error = error;
-    }
+    });
     expect(errors).toEqual(Array(2).fill("edge: usage not written at shutdown (3 requests): a write did not finish in 300 ms"));
   });
 
   it("keeps path counters bounded: past its distinct paths a batch counts a request by day but not by path, and says so", async () => {
     const o = owner();
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (m: string) => void warnings.push(m);
-    try {
+    const warnings = await said("warn", async () => {
       const rec = new UsageRecorder({ maxPathsPerBatch: 15 });
       for (let i = 0; i < 5; i++) rec.record(o, { ...ev(10), path: `/p${i}.png` });
       // A path it counts already is still counted.
@@ -221,9 +216,7 @@ describe("UsageRecorder", () => {
       // The next batch has room again.
       rec.record(o, { ...ev(10), path: "/p4.png" });
       await rec.stop();
-    } finally {
-      console.warn = warn;
-    }
+    });
     expect(warnings).toEqual(["edge: 2 requests counted, but not by path: more distinct paths came in one batch than it counts (15, 3 per tenant and day)"]);
     expect(await usageOf(o)).toEqual({ requests: 7, bytes: 70, hits: 7, misses: 0, logs: 7 });
     const paths = await DailyPathUsage.find({ tenant: o._id }).sort({ path: 1 }).lean();
@@ -237,16 +230,12 @@ describe("UsageRecorder", () => {
 
   it("gives one tenant's day at most a fifth of a batch's paths, so a scan of one leaves room for the others", async () => {
     const [scanned, other] = [owner(), owner()];
-    const warn = console.warn;
-    console.warn = () => undefined;
-    try {
+    await said("warn", async () => {
       const rec = new UsageRecorder({ maxPathsPerBatch: 10 });
       for (let i = 0; i < 5; i++) rec.record(scanned, { ...ev(1), path: `/scan${i}` });
       for (let i = 0; i < 3; i++) rec.record(other, { ...ev(1), path: `/o${i}.png` });
       await rec.stop();
-    } finally {
-      console.warn = warn;
-    }
+    });
     const pathsOf = async (o: UsageOwner) => (await DailyPathUsage.find({ tenant: o._id }).sort({ path: 1 }).lean()).map((p) => p.path);
     expect(await pathsOf(scanned)).toEqual(["/scan0", "/scan1"]);
     expect(await pathsOf(other)).toEqual(["/o0.png", "/o1.png"]);
@@ -266,10 +255,7 @@ describe("UsageRecorder", () => {
   it("keeps log memory bounded while writes fail, dropping the oldest logs and no counters", async () => {
     const o = owner();
     let fail = true;
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (m: string) => void warnings.push(m);
-    try {
+    const warnings = await said("warn", async () => {
       const rec = new UsageRecorder({ maxHeldLogs: 20, write: (b, w) => (fail ? Promise.reject(new Error("down")) : recordBatch(b, w)) });
       for (let i = 0; i < 15; i++) rec.record(o, ev(1));
       await expect(rec.flush()).rejects.toThrow("down");
@@ -277,9 +263,7 @@ describe("UsageRecorder", () => {
       expect(rec.droppedLogs).toBe(10);
       fail = false;
       await rec.stop();
-    } finally {
-      console.warn = warn;
-    }
+    });
     expect(warnings.some((w) => w.includes("dropping the oldest unwritten request logs"))).toBe(true);
     expect(await usageOf(o)).toEqual({ requests: 30, bytes: 30, hits: 30, misses: 0, logs: 20 });
   });

@@ -51,6 +51,24 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       res.writeHead(status, headers);
       res.end(req.method === "HEAD" ? undefined : body);
     };
+    /** A video/mp4 of `count` 16 KB chunks, the first at once and one every `everyMs` after, without a length. */
+    const sendChunks = (count: number, everyMs: number) => {
+      res.writeHead(200, { "content-type": "video/mp4" });
+      let sent = 0;
+      const next = () => {
+        res.write(bytesOf(16_384, sent));
+        if (++sent === count) {
+          clearInterval(timer);
+          res.end();
+        }
+      };
+      const timer = setInterval(next, everyMs);
+      next();
+      res.on("close", () => {
+        clearInterval(timer);
+        if (!res.writableFinished) cutOff++;
+      });
+    };
     switch (url.pathname) {
       case "/media/img.png":
         return send(200, { "content-type": "image/png", etag: '"img-v1"', "cache-control": "public, max-age=31536000" }, IMAGE);
@@ -94,38 +112,12 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       case "/media/slow.png":
         setTimeout(() => send(200, { "content-type": "image/png" }, "late"), 1_500).unref();
         return;
-      case "/video/stream.mp4": {
+      case "/video/stream.mp4":
         // A long video sent in 16 KB chunks every 5 ms, without a length: the edge has to stream it.
-        res.writeHead(200, { "content-type": "video/mp4" });
-        let sent = 0;
-        const timer = setInterval(() => {
-          res.write(bytesOf(16_384, sent));
-          if (++sent === 128) {
-            clearInterval(timer);
-            res.end();
-          }
-        }, 5);
-        res.on("close", () => {
-          clearInterval(timer);
-          if (!res.writableFinished) cutOff++;
-        });
-        return;
-      }
-      case "/video/slow.mp4": {
+        return sendChunks(128, 5);
+      case "/video/slow.mp4":
         // A video in 16 KB chunks every 300 ms (12 s in all), without a length: a download still running at shutdown.
-        res.writeHead(200, { "content-type": "video/mp4" });
-        let sent = 0;
-        const timer = setInterval(() => {
-          res.write(bytesOf(16_384, sent));
-          if (++sent === 40) {
-            clearInterval(timer);
-            res.end();
-          }
-        }, 300);
-        res.write(bytesOf(16_384, sent++));
-        res.on("close", () => clearInterval(timer));
-        return;
-      }
+        return sendChunks(40, 300);
       case "/media/halves.bin":
       case "/media/halves-unannounced.bin": {
         // 60,000 bytes (announced, or not: /media/halves-unannounced.bin), the second half only once `halvesTogether` requests for it are waiting for theirs
