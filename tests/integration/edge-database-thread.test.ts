@@ -71,7 +71,8 @@ describe("DatabaseThread", () => {
 
   it("writes a batch's usage and logs once however often the same batch is sent, and says when its usage is counted", async () => {
     const owner = { _id: new Types.ObjectId(), slug: "written", billingSubject: "user:w", ownerId: "w" };
-    const time = Date.now();
+    // Noon (UTC) today: 600 ms of requests all fall on one day.
+    const time = startOfUtcDay(new Date()).getTime() + 12 * 3_600_000;
     const batch = new UsageBatch();
     for (let i = 0; i < 600; i++) {
       batch.add(owner, { time: time + i, method: "GET", path: `/p${i % 3}.png`, status: 200, bytes: 10 + i, cacheStatus: "HIT", kind: "asset", durationMs: 0.5 }, true);

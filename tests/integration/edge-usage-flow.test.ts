@@ -140,22 +140,13 @@ describe.each([
       bypasses: count(list, "BYPASS"),
       errors: count(list, "ERROR"),
     });
-    const usage = await DailyUsage.findOne({ tenant: id }).lean();
-    expect(usage && {
-      day: usage.day,
-      slug: usage.slug,
-      billingSubject: usage.billingSubject,
-      requests: usage.requests,
-      bytes: usage.bytes,
-      hits: usage.hits,
-      misses: usage.misses,
-      bypasses: usage.bypasses,
-      errors: usage.errors,
-      asset: pickCounters(usage.asset),
-      api: pickCounters(usage.api),
-      status: usage.status,
-    }).toEqual({
-      day: startOfUtcDay(new Date()),
+    // (Requests made across a UTC midnight are counted in two days' documents: each is dated a day of the test's.)
+    const days = (await DailyUsage.find({ tenant: id }).lean()).map((u) => u.day.getTime());
+    const first = startOfUtcDay(new Date(made[0].sent)).getTime();
+    const last = startOfUtcDay(new Date(made[made.length - 1].answered)).getTime();
+    expect(days.length > 0 && days.every((day) => day === first || day === last)).toBe(true);
+    const usage = await usageTotals();
+    expect(usage).toEqual({
       slug: "counted",
       billingSubject: "user:u1",
       ...counters(made),
@@ -164,7 +155,7 @@ describe.each([
       status: { s2xx: 8, s3xx: 0, s4xx: 2, s5xx: 1 },
     });
     // 10,240-byte image ×3 received (the HEAD carries none), plus the bodies of the rest.
-    expect(usage?.asset?.bytes).toBe(3 * 10_240 + 38 + 41 + 12 + 100);
+    expect(usage.asset.bytes).toBe(3 * 10_240 + 38 + 41 + 12 + 100);
 
     const logs = await storedLogs(id);
     expect(logs.map((l) => ({ method: l.method, path: l.path, status: l.status, cache: l.cacheStatus, kind: l.kind, bytes: l.bytes }))).toEqual(
@@ -176,20 +167,24 @@ describe.each([
       logs.map((l, i) => l.timestamp.getTime() >= made[i].sent && l.timestamp.getTime() <= made[i].answered && l.durationMs <= made[i].answered - made[i].sent + 1),
     ).toEqual(made.map(() => true));
 
-    const paths = await DailyPathUsage.find({ tenant: id }).sort({ path: 1 }).lean();
+    const paths = new Map<string, { requests: number; bytes: number }>();
+    for (const p of await DailyPathUsage.find({ tenant: id }).lean()) {
+      const sum = paths.get(p.path) ?? { requests: 0, bytes: 0 };
+      paths.set(p.path, { requests: sum.requests + p.requests, bytes: sum.bytes + p.bytes });
+    }
     const byPath = new Map<string, { requests: number; bytes: number }>();
     for (const m of made) {
       const p = byPath.get(m.path) ?? { requests: 0, bytes: 0 };
       byPath.set(m.path, { requests: p.requests + 1, bytes: p.bytes + m.bytes });
     }
-    expect(paths.map((p) => ({ path: p.path, requests: p.requests, bytes: p.bytes }))).toEqual(
+    expect([...paths].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, v]) => ({ path, ...v }))).toEqual(
       [...byPath].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, v]) => ({ path, ...v })),
     );
   });
 
   it("at shutdown, cuts off a download still running after the grace period and writes what its client was sent", async () => {
     const { edge, port } = await listeningEdge({ maxObjectBytes: 64 * 1024, database: makeDatabase() });
-    const before = await DailyUsage.findOne({ tenant: id }).lean();
+    const before = await usageTotals();
     let received = 0;
     const ended = new Promise<number | undefined>((resolve) => {
       const req = http.get({ host: "127.0.0.1", port, path: "/slow.mp4", headers: { host: `counted.localhost:${port}` } }, (res) => {
@@ -209,8 +204,8 @@ describe.each([
 
     const logs = (await storedLogs(id)).filter((l) => l.path === "/slow.mp4");
     expect(logs.map((l) => ({ status: l.status, cache: l.cacheStatus, bytes: l.bytes }))).toEqual([{ status: 200, cache: "MISS", bytes: received }]);
-    const after = await DailyUsage.findOne({ tenant: id }).lean();
-    expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([1, received]);
+    const after = await usageTotals();
+    expect([after.requests - before.requests, after.bytes - before.bytes]).toEqual([1, received]);
   });
 
   it("at shutdown, ends an origin request still waiting for its answer, and counts its cut-off client as an error with no bytes", async () => {
@@ -240,18 +235,18 @@ describe.each([
 
   it("keeps no request log with LOG_SAMPLE_RATE 0, and counts every request all the same", async () => {
     const { edge, port } = await listeningEdge({ logSampleRate: 0, database: makeDatabase() });
-    const before = await DailyUsage.findOne({ tenant: id }).lean();
+    const before = await usageTotals();
     const logs = (await storedLogs(id)).length;
     for (let i = 0; i < 3; i++) expect((await edgeRequest(port, `counted.localhost:${port}`, "/img.png?unlogged=1")).status).toBe(200);
     await edge.close();
-    const after = await DailyUsage.findOne({ tenant: id }).lean();
-    expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([3, 3 * 10_240]);
+    const after = await usageTotals();
+    expect([after.requests - before.requests, after.bytes - before.bytes]).toEqual([3, 3 * 10_240]);
     expect((await storedLogs(id)).length).toBe(logs);
   });
 
   it("counts a client that left before its answer came with no bytes", async () => {
     const { edge, port } = await listeningEdge({ database: makeDatabase() });
-    const before = await DailyUsage.findOne({ tenant: id }).lean();
+    const before = await usageTotals();
     const seen = origin.count("/media/slow.png");
     // The origin answers after 1.5 s; the client gives up after 100 ms.
     await new Promise<void>((resolve) => {
@@ -266,12 +261,39 @@ describe.each([
 
     const logs = (await storedLogs(id)).filter((l) => l.path === "/slow.png");
     expect(logs.map((l) => ({ status: l.status, cache: l.cacheStatus, bytes: l.bytes }))).toEqual([{ status: 200, cache: "MISS", bytes: 0 }]);
-    const after = await DailyUsage.findOne({ tenant: id }).lean();
-    expect([(after?.requests ?? 0) - (before?.requests ?? 0), (after?.bytes ?? 0) - (before?.bytes ?? 0)]).toEqual([1, 0]);
+    const after = await usageTotals();
+    expect([after.requests - before.requests, after.bytes - before.bytes]).toEqual([1, 0]);
   });
 });
 
-function pickCounters(c: Record<string, unknown> | null | undefined) {
-  const { requests, bytes, hits, misses, bypasses, errors } = (c ?? {}) as Record<string, number>;
-  return { requests, bytes, hits, misses, bypasses, errors };
+/** The tenant's daily usage summed over every day it has: a test's requests may straddle a UTC midnight. */
+async function usageTotals() {
+  type Counters = Record<"requests" | "bytes" | "hits" | "misses" | "bypasses" | "errors", number>;
+  const pick = (c: Partial<Counters> | null | undefined): Counters => ({
+    requests: c?.requests ?? 0,
+    bytes: c?.bytes ?? 0,
+    hits: c?.hits ?? 0,
+    misses: c?.misses ?? 0,
+    bypasses: c?.bypasses ?? 0,
+    errors: c?.errors ?? 0,
+  });
+  const add = <T extends Record<string, number>>(a: T, b: T): T => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + b[k]])) as T;
+  const days = await DailyUsage.find({ tenant: id }).lean();
+  let sum = { counters: pick(null), asset: pick(null), api: pick(null), status: { s2xx: 0, s3xx: 0, s4xx: 0, s5xx: 0 } };
+  for (const u of days) {
+    sum = {
+      counters: add(sum.counters, pick(u)),
+      asset: add(sum.asset, pick(u.asset)),
+      api: add(sum.api, pick(u.api)),
+      status: add(sum.status, { s2xx: u.status?.s2xx ?? NaN, s3xx: u.status?.s3xx ?? NaN, s4xx: u.status?.s4xx ?? NaN, s5xx: u.status?.s5xx ?? NaN }),
+    };
+  }
+  const names = [...new Set(days.map((u) => JSON.stringify([u.slug, u.billingSubject])))].map((n) => JSON.parse(n) as [string, string]);
+  return {
+    ...(names.length === 1 ? { slug: names[0][0], billingSubject: names[0][1] } : {}),
+    ...sum.counters,
+    asset: sum.asset,
+    api: sum.api,
+    status: sum.status,
+  };
 }
