@@ -205,9 +205,10 @@ export function rewritePrefixes(t: EdgeTenant, edgeBase: string): RewritePrefix[
       ];
     case "prismic":
       // Files live under /<repository>/ on the repository's CDN host (its API under /api/ there is not an asset); an
-      // image there is left alone, since the edge serves images from images.prismic.io.
+      // image there is left alone, since the edge serves images from images.prismic.io; and anything but an image on
+      // images.prismic.io, since the edge serves it from the files host.
       return [
-        ...both("images.prismic.io", `/${t.repositoryName}`),
+        ...both("images.prismic.io", `/${t.repositoryName}`, "", restNotEndingIn(IMAGE_EXTENSIONS)),
         ...both(`${t.repositoryName}.cdn.prismic.io`, `/${t.repositoryName}`, `/${t.repositoryName}`, restEndingIn(IMAGE_EXTENSIONS)),
       ];
     case "storyblok": {

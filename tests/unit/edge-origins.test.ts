@@ -152,6 +152,10 @@ describe("rewriteUrls", () => {
       "https://repo.cdn.prismic.io/repo/logo.png",
       "http://repo.cdn.prismic.io/repo/LOGO.JPG?x=1",
       "https://repo.cdn.prismic.io/repo/logo.png.pdf",
+      // Not an image on the images host: the edge would fetch it from the files host, so it is left alone.
+      "https://images.prismic.io/repo/notes.pdf",
+      "//images.prismic.io/repo/abc_hero?w=5",
+      "https://images.prismic.io/repo/HERO.PNG",
     ])).toEqual([
       `${e}/abc_hero.png?auto=format`,
       `${e}/repo/def_brochure.pdf`,
@@ -160,6 +164,9 @@ describe("rewriteUrls", () => {
       "https://repo.cdn.prismic.io/repo/logo.png",
       "http://repo.cdn.prismic.io/repo/LOGO.JPG?x=1",
       `${e}/repo/logo.png.pdf`,
+      "https://images.prismic.io/repo/notes.pdf",
+      "//images.prismic.io/repo/abc_hero?w=5",
+      `${e}/HERO.PNG`,
     ]);
     expect(rewrite(t({ cms: "storyblok", region: "us" }), ["https://a-us.storyblok.com/f/1/a.png", "https://a-us.storyblok.com/other"])).toEqual([
       `${e}/f/1/a.png`,
