@@ -761,6 +761,8 @@ async function pipeStreamed(
     closed = true;
     // A client gone before the end lets go of the origin at once, not at the origin's next chunk (or its timeout).
     if (!res.writableFinished) discard(s.origin.body);
+    // An answer still queued behind another on its connection (never given the socket) sent its client nothing.
+    if (!res.socket && !res.writableFinished) bytes = 0;
     for (const wake of waiting) wake();
   };
   res.once("close", leave);

@@ -2,6 +2,7 @@
 // the `/~api` proxy as PRODUCT.md describes them — hits and misses, cache keys, versions, config changes within a
 // second, coalescing, Range, types, bots, errors, header hygiene, token injection, rewriting — and quotas.
 import http from "node:http";
+import net from "node:net";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { encryptToken } from "#app/server/crypto.server.ts";
@@ -13,6 +14,7 @@ import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
 import { listeningEdge } from "#tests/support/listening-edge.ts";
+import { storedLogs } from "#tests/support/request-logs.ts";
 import { bytesOf, IMAGE, LARGE_PDF, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
@@ -506,6 +508,70 @@ describe("the memory misses hold", () => {
       origin.halvesTogether = 1;
       await bounded.close();
     }
+  });
+
+  it("leaves a miss of the whole object in flight to its own client when a range of it is asked meanwhile", async () => {
+    // 40,000 bytes hold the first half of the 60,000-byte object (sent without a length), not the whole: once the
+    // second half comes, the whole object's miss streams through to its client.
+    const { edge: e, port: p } = await listeningEdge({ missBufferBytes: 40_000 });
+    const host = `acme.localhost:${p}`;
+    const asked = () => origin.seen.filter((r) => r.url === "/media/halves-ranged.bin?n=9").map((r) => r.headers.range ?? "whole");
+    try {
+      origin.halvesTogether = Number.POSITIVE_INFINITY;
+      const whole = edgeRequest(p, host, "/halves-ranged.bin?n=9");
+      await expect.poll(() => e.deps.missBuffer.used, { timeout: 5_000 }).toBe(30_000);
+      // The range is a miss fetched as a range; the whole object behind it, to fill the cache, is the miss in flight.
+      const part = await edgeRequest(p, host, "/halves-ranged.bin?n=9", { headers: { range: "bytes=0-9" } });
+      expect([part.status, part.headers["content-range"], part.headers["x-cache"], part.body.equals(bytesOf(60_000, 9).subarray(0, 10))]).toEqual([
+        206,
+        "bytes 0-9/60000",
+        "MISS",
+        true,
+      ]);
+      origin.releaseHalves();
+      const answer = await whole;
+      expect([answer.status, answer.headers["x-cache"], answer.body.length, answer.body.equals(bytesOf(60_000, 9))]).toEqual([200, "MISS", 60_000, true]);
+      expect(asked()).toEqual(["whole", "bytes=0-9"]);
+      expect(e.deps.missBuffer.used).toBe(0);
+    } finally {
+      origin.halvesTogether = 1;
+      await e.close();
+    }
+  });
+
+  it("lets go of a streamed answer queued behind another on a connection its client closes, and counts it as sent nothing", async () => {
+    const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024 });
+    const host = `acme.localhost:${p}`;
+    const logged = async () => (await storedLogs(acmeId)).filter((l) => l.path === "/slow.mp4").length;
+    const before = await logged();
+    const cut = origin.cutOff;
+    const seen = origin.count("/video/slow.mp4");
+    let received = 0;
+    const socket = net.connect(p, "127.0.0.1");
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.on("error", () => undefined);
+    try {
+      // Two videos pipelined on one connection (12 s each, sent without a length, over the 64 KB cap): the second's
+      // answer waits behind the first's while its origin streams.
+      socket.write(`GET /slow.mp4?first=1 HTTP/1.1\r\nHost: ${host}\r\n\r\nGET /slow.mp4?second=1 HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      await expect.poll(() => origin.count("/video/slow.mp4"), { timeout: 5_000 }).toBe(seen + 2);
+      // Both are past the cap (and streaming) once the first has sent its client more than that.
+      await expect.poll(() => received, { timeout: 5_000 }).toBeGreaterThan(80 * 1024);
+      socket.destroy();
+      // Both origin requests are let go of at once, not when the second video ends, and the memory its start took is given back.
+      await expect.poll(() => origin.cutOff, { timeout: 3_000 }).toBe(cut + 2);
+      await expect.poll(() => e.deps.missBuffer.used, { timeout: 3_000 }).toBe(0);
+    } finally {
+      socket.destroy();
+      await e.close(0);
+    }
+    // (Both came at once: the one sent something first.)
+    const logs = (await storedLogs(acmeId)).filter((l) => l.path === "/slow.mp4").slice(before).sort((a, b) => b.bytes - a.bytes);
+    expect(logs.map((l) => [l.status, l.cacheStatus, l.bytes > 0])).toEqual([
+      [200, "MISS", true],
+      [200, "MISS", false],
+    ]);
+    expect(await logged()).toBe(before + 2);
   });
 
   it("still rewrites and keeps the API's JSON when the misses' memory is used up", async () => {

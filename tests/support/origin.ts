@@ -19,7 +19,7 @@ export interface TestOrigin {
   seen: SeenRequest[];
   /** Requests received for a path (query ignored). */
   count(path: string): number;
-  /** How many requests for /media/halves.bin wait for one another before their second halves are sent (1: none wait). */
+  /** How many requests for /media/halves*.bin wait for one another before their second halves are sent (1: none wait). */
   halvesTogether: number;
   /** Sends the second halves of the requests for /media/halves*.bin waiting now. */
   releaseHalves(): void;
@@ -119,10 +119,17 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         // A video in 16 KB chunks every 300 ms (12 s in all), without a length: a download still running at shutdown.
         return sendChunks(40, 300);
       case "/media/halves.bin":
-      case "/media/halves-unannounced.bin": {
+      case "/media/halves-unannounced.bin":
+      case "/media/halves-ranged.bin": {
         // 60,000 bytes (announced, or not: /media/halves-unannounced.bin), the second half only once `halvesTogether` requests for it are waiting for theirs
-        // (5 s at most): that many misses of it overlap however slowly they come.
+        // (5 s at most): that many misses of it overlap however slowly they come. /media/halves-ranged.bin is not
+        // announced either, and answers a request for one range (`bytes=a-b`) at once.
         const body = bytesOf(60_000, Number(url.searchParams.get("n") ?? 7));
+        const range = url.pathname === "/media/halves-ranged.bin" ? /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? "")) : null;
+        if (range) {
+          const [start, end] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+          return send(206, { "content-type": "image/png", "content-range": `bytes ${start}-${end}/${body.length}` }, body.subarray(start, end + 1));
+        }
         const announced = url.pathname === "/media/halves.bin";
         res.writeHead(200, { "content-type": "image/png", ...(announced ? { "content-length": String(body.length) } : {}) });
         res.write(body.subarray(0, 30_000));
