@@ -138,13 +138,43 @@ function answer(
   }
   // Answered at once: recorded as of `now` (no second clock read); answered later, as of then.
   if (!(outcome instanceof Promise)) {
-    record(d, req, memo, r, match.path, outcome, started, time, now);
-    return undefined;
+    if (!queued(res, outcome)) {
+      record(d, req, memo, r, match.path, outcome, started, time, now);
+      return undefined;
+    }
+    outcome = onceSent(req, res, outcome);
   }
-  return outcome.then(
-    (o) => record(d, req, memo, r, match.path, o, started, time),
-    (err: unknown) => record(d, req, memo, r, match.path, failed(req, res, err), started, time),
-  );
+  return outcome
+    .then((o) => (queued(res, o) ? onceSent(req, res, o) : o))
+    .then(
+      (o) => record(d, req, memo, r, match.path, o, started, time),
+      (err: unknown) => record(d, req, memo, r, match.path, failed(req, res, err), started, time),
+    );
+}
+
+/**
+ * Whether an answer is written but still queued behind another on its connection (pipelined requests): it has no
+ * socket yet and has not been sent.
+ */
+const queued = (res: ServerResponse, outcome: Outcome): outcome is NonNullable<Outcome> =>
+  outcome !== null && outcome.bytes > 0 && res.socket === null && !res.writableFinished;
+
+/** A queued answer, counted once it is sent, or as sent nothing if its connection ends before. */
+function onceSent(req: IncomingMessage, res: ServerResponse, outcome: NonNullable<Outcome>): Promise<Outcome> {
+  const socket = req.socket;
+  return new Promise<Outcome>((resolve) => {
+    const settle = (sent: boolean) => {
+      res.off("finish", onFinish);
+      socket.off("close", onClose);
+      resolve(sent ? outcome : { ...outcome, bytes: 0 });
+    };
+    const onFinish = () => settle(true);
+    const onClose = () => settle(false);
+    res.once("finish", onFinish);
+    socket.once("close", onClose);
+    // Gone already (before it could hear of it).
+    if (socket.destroyed) settle(false);
+  });
 }
 
 let lastOutageWarning = 0;

@@ -574,6 +574,46 @@ describe("the memory misses hold", () => {
     expect(await logged()).toBe(before + 2);
   });
 
+  it("counts an answer queued behind another on its connection once it is sent, and as sent nothing if the connection ends first", async () => {
+    const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024 });
+    const host = `acme.localhost:${p}`;
+    const logsOf = async (path: string) => (await storedLogs(acmeId)).filter((l) => l.path === path);
+    const before = { img: (await logsOf("/img.png")).length, photo: (await logsOf("/photo.jpg")).length };
+    const pipelined = (paths: string[]) => {
+      const socket = net.connect(p, "127.0.0.1");
+      let received = 0;
+      socket.on("data", (chunk: Buffer) => (received += chunk.length));
+      socket.on("error", () => undefined);
+      socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`).join(""));
+      return { socket, received: () => received };
+    };
+    try {
+      expect((await edgeRequest(p, host, "/img.png")).headers["x-cache"]).toBe("MISS");
+      // Two hits one after the other on a connection: both sent, both counted whole.
+      const both = pipelined(["/img.png", "/img.png"]);
+      await expect.poll(() => both.received(), { timeout: 5_000 }).toBeGreaterThan(2 * 10_240);
+      both.socket.destroy();
+      // A hit and a miss queued behind a 12-s video, the connection closed while the video streams: never sent.
+      const behind = pipelined(["/slow.mp4?queued=1", "/img.png", "/photo.jpg?queued=1"]);
+      await expect.poll(() => behind.received(), { timeout: 5_000 }).toBeGreaterThan(16 * 1024);
+      // (The miss's origin answer is in: it waits for its turn.)
+      await expect.poll(() => origin.count("/media/photo.jpg") > 0 && e.deps.cache.count > 1, { timeout: 5_000 }).toBe(true);
+      behind.socket.destroy();
+      await expect.poll(() => e.deps.recorder.pendingRequests(), { timeout: 3_000 }).toBe(6);
+    } finally {
+      await e.close(0);
+    }
+    const img = (await logsOf("/img.png")).slice(before.img);
+    expect(img.map((l) => [l.status, l.cacheStatus, l.bytes])).toEqual([
+      [200, "MISS", 10_240],
+      [200, "HIT", 10_240],
+      [200, "HIT", 10_240],
+      [200, "HIT", 0],
+    ]);
+    const photo = (await logsOf("/photo.jpg")).slice(before.photo);
+    expect(photo.map((l) => [l.status, l.cacheStatus, l.bytes])).toEqual([[200, "MISS", 0]]);
+  });
+
   it("still rewrites and keeps the API's JSON when the misses' memory is used up", async () => {
     const { edge: tight, port: tightPort } = await listeningEdge({ missBufferBytes: 1_000 });
     try {
