@@ -35,6 +35,16 @@ function pick(headers: Record<string, unknown>, names: string[]) {
   return Object.fromEntries(names.filter((n) => headers[n] !== undefined).map((n) => [n, headers[n]]));
 }
 
+/** GET requests for `paths` sent at once on one raw connection (pipelined), and how many bytes have come back. */
+function pipelined(port: number, host: string, paths: string[]) {
+  const socket = net.connect(port, "127.0.0.1");
+  let received = 0;
+  socket.on("data", (chunk: Buffer) => (received += chunk.length));
+  socket.on("error", () => undefined);
+  socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`).join(""));
+  return { socket, received: () => received };
+}
+
 function tenant(slug: string, id: Types.ObjectId, extra: Record<string, unknown> = {}) {
   return {
     _id: id,
@@ -546,17 +556,13 @@ describe("the memory misses hold", () => {
     const before = await logged();
     const cut = origin.cutOff;
     const seen = origin.count("/video/slow.mp4");
-    let received = 0;
-    const socket = net.connect(p, "127.0.0.1");
-    socket.on("data", (chunk: Buffer) => (received += chunk.length));
-    socket.on("error", () => undefined);
+    // Two videos pipelined on one connection (12 s each, sent without a length, over the 64 KB cap): the second's
+    // answer waits behind the first's while its origin streams.
+    const { socket, received } = pipelined(p, host, ["/slow.mp4?first=1", "/slow.mp4?second=1"]);
     try {
-      // Two videos pipelined on one connection (12 s each, sent without a length, over the 64 KB cap): the second's
-      // answer waits behind the first's while its origin streams.
-      socket.write(`GET /slow.mp4?first=1 HTTP/1.1\r\nHost: ${host}\r\n\r\nGET /slow.mp4?second=1 HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
       await expect.poll(() => origin.count("/video/slow.mp4"), { timeout: 5_000 }).toBe(seen + 2);
       // Both are past the cap (and streaming) once the first has sent its client more than that.
-      await expect.poll(() => received, { timeout: 5_000 }).toBeGreaterThan(80 * 1024);
+      await expect.poll(() => received(), { timeout: 5_000 }).toBeGreaterThan(80 * 1024);
       socket.destroy();
       // Both origin requests are let go of at once, not when the second video ends, and the memory its start took is given back.
       await expect.poll(() => origin.cutOff, { timeout: 3_000 }).toBe(cut + 2);
@@ -579,22 +585,14 @@ describe("the memory misses hold", () => {
     const host = `acme.localhost:${p}`;
     const logsOf = async (path: string) => (await storedLogs(acmeId)).filter((l) => l.path === path);
     const before = { img: (await logsOf("/img.png")).length, photo: (await logsOf("/photo.jpg")).length };
-    const pipelined = (paths: string[]) => {
-      const socket = net.connect(p, "127.0.0.1");
-      let received = 0;
-      socket.on("data", (chunk: Buffer) => (received += chunk.length));
-      socket.on("error", () => undefined);
-      socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`).join(""));
-      return { socket, received: () => received };
-    };
     try {
       expect((await edgeRequest(p, host, "/img.png")).headers["x-cache"]).toBe("MISS");
       // Two hits one after the other on a connection: both sent, both counted whole.
-      const both = pipelined(["/img.png", "/img.png"]);
+      const both = pipelined(p, host, ["/img.png", "/img.png"]);
       await expect.poll(() => both.received(), { timeout: 5_000 }).toBeGreaterThan(2 * 10_240);
       both.socket.destroy();
       // A hit and a miss queued behind a 12-s video, the connection closed while the video streams: never sent.
-      const behind = pipelined(["/slow.mp4?queued=1", "/img.png", "/photo.jpg?queued=1"]);
+      const behind = pipelined(p, host, ["/slow.mp4?queued=1", "/img.png", "/photo.jpg?queued=1"]);
       await expect.poll(() => behind.received(), { timeout: 5_000 }).toBeGreaterThan(16 * 1024);
       // (The miss's origin answer is in: it waits for its turn.)
       await expect.poll(() => origin.count("/media/photo.jpg") > 0 && e.deps.cache.count > 1, { timeout: 5_000 }).toBe(true);
