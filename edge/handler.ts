@@ -142,8 +142,9 @@ function answer(
       record(d, req, memo, r, match.path, outcome, started, time, now);
       return undefined;
     }
-    outcome = onceSent(req, res, outcome);
+    outcome = Promise.resolve(outcome);
   }
+  // An answer queued behind another on its connection is recorded once it is sent (or its connection ends).
   return outcome
     .then((o) => (queued(res, o) ? onceSent(req, res, o) : o))
     .then(
@@ -791,8 +792,6 @@ async function pipeStreamed(
     closed = true;
     // A client gone before the end lets go of the origin at once, not at the origin's next chunk (or its timeout).
     if (!res.writableFinished) discard(s.origin.body);
-    // An answer still queued behind another on its connection (never given the socket) sent its client nothing.
-    if (!res.socket && !res.writableFinished) bytes = 0;
     for (const wake of waiting) wake();
   };
   res.once("close", leave);
