@@ -51,6 +51,15 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       res.writeHead(status, headers);
       res.end(req.method === "HEAD" ? undefined : body);
     };
+    /** Answers a request for one range of `body` (`bytes=a-b` or `bytes=a-`) with 206; false when none was asked. */
+    const sendRange = (body: Buffer, headers: Record<string, string>): boolean => {
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
+      if (!range) return false;
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
+      send(206, { ...headers, "content-range": `bytes ${start}-${end}/${body.length}` }, body.subarray(start, end + 1));
+      return true;
+    };
     /** A video/mp4 of `count` 16 KB chunks, the first at once and one every `everyMs` after, without a length. */
     const sendChunks = (count: number, everyMs: number) => {
       res.writeHead(200, { "content-type": "video/mp4" });
@@ -123,13 +132,9 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       case "/media/halves-ranged.bin": {
         // 60,000 bytes (announced, or not: /media/halves-unannounced.bin), the second half only once `halvesTogether` requests for it are waiting for theirs
         // (5 s at most): that many misses of it overlap however slowly they come. /media/halves-ranged.bin is not
-        // announced either, and answers a request for one range (`bytes=a-b`) at once.
+        // announced either, and answers a request for one range at once.
         const body = bytesOf(60_000, Number(url.searchParams.get("n") ?? 7));
-        const range = url.pathname === "/media/halves-ranged.bin" ? /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? "")) : null;
-        if (range) {
-          const [start, end] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
-          return send(206, { "content-type": "image/png", "content-range": `bytes ${start}-${end}/${body.length}` }, body.subarray(start, end + 1));
-        }
+        if (url.pathname === "/media/halves-ranged.bin" && sendRange(body, { "content-type": "image/png" })) return;
         const announced = url.pathname === "/media/halves.bin";
         res.writeHead(200, { "content-type": "image/png", ...(announced ? { "content-length": String(body.length) } : {}) });
         res.write(body.subarray(0, 30_000));
@@ -152,15 +157,9 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         setTimeout(() => send(200, { "content-type": "image/png" }, "waited"), 200).unref();
         return;
       case "/video/clip.mp4": {
-        const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
-        if (!range) return send(200, { "content-type": "video/mp4", "accept-ranges": "bytes" }, VIDEO);
-        const start = Number(range[1]);
-        const end = range[2] ? Math.min(Number(range[2]), VIDEO.length - 1) : VIDEO.length - 1;
-        return send(
-          206,
-          { "content-type": "video/mp4", "accept-ranges": "bytes", "content-range": `bytes ${start}-${end}/${VIDEO.length}` },
-          VIDEO.subarray(start, end + 1),
-        );
+        const headers = { "content-type": "video/mp4", "accept-ranges": "bytes" };
+        if (!sendRange(VIDEO, headers)) send(200, headers, VIDEO);
+        return;
       }
     }
     if (url.pathname.startsWith("/api/")) {
