@@ -3,7 +3,8 @@
 // connect, header and idle timeouts bound every request.
 import dns from "node:dns";
 import net, { type LookupFunction } from "node:net";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Readable } from "node:stream";
+import { Agent, request } from "undici";
 import { isPrivateHost } from "#app/schemas/public-origin.ts";
 
 export class OriginRefused extends Error {
@@ -67,7 +68,7 @@ function guardedLookup(opts: FetcherOptions): LookupFunction {
 export interface OriginResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData["body"];
+  body: Readable;
 }
 
 export class OriginFetcher {

@@ -12,6 +12,7 @@ import { escapeRegex } from "#app/utils/regex.ts";
 import { type ByteBudget, type CachedResponse, Coalescer, type ResponseCache } from "./cache.ts";
 import { notModified, rangeHolds } from "./conditional.ts";
 import { type OriginFetcher, OriginRefused, type OriginResponse } from "./fetch.ts";
+import { decodedBody, TokenMask, undecodable } from "./origin-body.ts";
 import { assetOrigin, type RewritePrefix, rewritePrefixes, rewriteUrls, runsInBrowser, typeAllowed } from "./origins.ts";
 import type { QuotaGate, QuotaRefusal } from "./quota.ts";
 import { type EdgeTenantConfig, type TenantDirectory, TenantLookupFailed, type TenantMatch } from "./tenants.ts";
@@ -547,12 +548,26 @@ async function fetchFromOrigin(
     discard(origin.body);
     return { kind: "error", message: `The origin answered with an error (${origin.status}).\n` };
   }
+  // A body the origin encoded although it was asked for it as is is decoded: bodies are kept, rewritten, masked and
+  // served decoded (so no Vary, and no Content-Encoding), and a decoded one's length and strong validator were the
+  // encoded form's.
+  const decoded = decodedBody(origin);
+  if (!decoded) {
+    discard(origin.body);
+    return { kind: "error", message: "The origin's answer is in an encoding the edge does not read.\n" };
+  }
   const out = responseHeaders(origin.headers, secret);
+  delete out["content-encoding"];
+  let length = Number(origin.headers["content-length"]);
+  if (decoded !== origin.body) {
+    origin = { ...origin, body: decoded };
+    if (out.etag && !out.etag.startsWith("W/")) out.etag = `W/${out.etag}`;
+    length = Number.NaN;
+  }
   // A page or script a browser would run is only ever served sandboxed (an API's HTML answer on the edge host that
   // every tenant shares by path must not run there); assets of such types are refused by allowedTypes.
   if (runsInBrowser(out["content-type"])) out["content-security-policy"] = "sandbox";
   const json = rewrite !== null && /[/+]json\b/i.test(out["content-type"] ?? "");
-  const length = Number(origin.headers["content-length"]);
   if (length > d.maxResponseBytes) {
     discard(origin.body);
     return { kind: "error", message: "The origin's response is larger than the edge serves.\n" };
@@ -605,11 +620,12 @@ async function fetchFromOrigin(
       released = true;
       budget?.give(held);
     };
+    if (secret) return { kind: "stream", origin, headers: out, ...masked(chunks, iterator, secret), release };
     return { kind: "stream", origin, headers: out, prefix: chunks, rest: iterator, release };
   }
   // Given back once read: a body kept is the cache's to count from here.
   budget?.give(held);
-  let body = Buffer.concat(chunks, size);
+  let body: Buffer = Buffer.concat(chunks, size);
   if (json && rewrite) {
     if (body.length <= rewrite.maxBytes) {
       body = Buffer.from(rewriteUrls(body.toString("utf8"), rewrite.prefixes), "utf8");
@@ -618,6 +634,7 @@ async function fetchFromOrigin(
       out["x-parsed"] = "0";
     }
   }
+  if (secret) body = TokenMask.whole(body, secret);
   const entry: CachedResponse = { status: origin.status, headers: out, body, expiresAt: Date.now() + ttlSeconds * 1000 };
   if (key && origin.status === 200 && ttlSeconds > 0) {
     entry.storedAt = Date.now();
@@ -626,11 +643,30 @@ async function fetchFromOrigin(
   return { kind: "entry", entry };
 }
 
+/** A streamed body's prefix and rest with the token masked out of them (see `TokenMask`). */
+function masked(prefix: Buffer[], rest: AsyncIterator<Buffer>, secret: string): { prefix: Buffer[]; rest: AsyncIterator<Buffer> } {
+  const mask = new TokenMask(secret);
+  let ended = false;
+  return {
+    prefix: prefix.map((chunk) => mask.push(chunk)),
+    rest: {
+      async next() {
+        if (ended) return { done: true, value: undefined };
+        const next = await rest.next();
+        if (!next.done) return { done: false, value: mask.push(next.value) };
+        ended = true;
+        return { done: false, value: mask.end() };
+      },
+    },
+  };
+}
+
 function originFailure(err: unknown): string {
   const refused = err instanceof OriginRefused ? err : (err as { cause?: unknown }).cause;
   if (refused instanceof OriginRefused) {
     return refused.reason === "scheme" ? "The origin is not an https address.\n" : "The origin is not at a public address.\n";
   }
+  if (undecodable(err)) return "The origin's answer could not be decoded.\n";
   const code = (err as { code?: string }).code ?? "";
   if (/TIMEOUT/.test(code)) return "The origin did not answer in time.\n";
   return "The origin could not be reached.\n";

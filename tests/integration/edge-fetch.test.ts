@@ -1,6 +1,7 @@
 // Origin requests are made only to public addresses, checked on the address the name resolves to at connect time.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { text } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OriginFetcher, OriginRefused } from "#edge/fetch.ts";
 
@@ -41,12 +42,12 @@ describe("OriginFetcher", () => {
     const ok = await fetcher.get(`http://127.0.0.1:${port}/a`, { authorization: "Bearer t" });
     expect(ok.status).toBe(200);
     expect(ok.headers["x-seen-auth"]).toBe("Bearer t");
-    expect(await ok.body.text()).toBe("origin body");
+    expect(await text(ok.body)).toBe("origin body");
     const before = hits;
     const redirect = await fetcher.get(`http://127.0.0.1:${port}/redirect`, {});
     expect(redirect.status).toBe(302);
     expect(redirect.headers.location).toBe("http://127.0.0.1/elsewhere");
-    await redirect.body.dump();
+    await text(redirect.body);
     expect(hits).toBe(before + 1);
     await fetcher.close();
   });

@@ -292,6 +292,27 @@ describe("the asset proxy", () => {
     await expect.poll(() => edge.deps.recorder.pendingRequests()).toBe(recorded + 1);
   });
 
+  it("decodes an answer the origin encoded although asked for it as is (gzip, deflate, br), and refuses one it cannot read", async () => {
+    for (const enc of ["gzip", "deflate", "br"]) {
+      const miss = await get(`/encoded.png?enc=${enc}`);
+      const hit = await get(`/encoded.png?enc=${enc}`);
+      for (const [res, cache] of [[miss, "MISS"], [hit, "HIT"]] as const) {
+        expect({ status: res.status, headers: pick(res.headers, ["content-type", "content-encoding", "content-length", "etag", "x-cache"]) }).toEqual({
+          status: 200,
+          headers: { "content-type": "image/png", "content-length": String(IMAGE.length), etag: 'W/"enc-1"', "x-cache": cache },
+        });
+        expect(res.body.equals(IMAGE)).toBe(true);
+      }
+    }
+    const unknown = await get("/encoded.png?enc=compress");
+    expect([unknown.status, unknown.headers["x-cache"], unknown.text]).toEqual([502, "ERROR", "The origin's answer is in an encoding the edge does not read.\n"]);
+    const corrupt = await get("/corrupt.png");
+    expect([corrupt.status, corrupt.headers["x-cache"], corrupt.text]).toEqual([502, "ERROR", "The origin's answer could not be decoded.\n"]);
+    const before = origin.count("/media/corrupt.png");
+    expect((await get("/corrupt.png")).headers["x-cache"]).toBe("ERROR");
+    expect(origin.count("/media/corrupt.png")).toBe(before + 1);
+  });
+
   it("streams an object over the size cap through without caching it", async () => {
     const a = await get("/big.pdf");
     const b = await get("/big.pdf");
@@ -825,6 +846,35 @@ describe("the API proxy", () => {
     const broken = await get("/~api/broken");
     expect([broken.status, broken.headers["x-cache"], broken.text]).toEqual([502, "ERROR", "The origin answered with an error (500).\n"]);
     expect(leaked(echo) || leaked(broken)).toBe(false);
+  });
+
+  it("masks the token out of an API's body, kept or streamed, 2xx or not, and after decoding it, keeping the body's length", async () => {
+    const stars = "*".repeat(TOKEN.length);
+    // (The test before turned rewriting back on.)
+    await sleep(CONFIG_SETTLES_MS);
+    const echo = await get("/~api/echo-body");
+    const body = JSON.stringify({ seen: `Bearer ${stars}`, again: `[Bearer ${stars}]` });
+    expect([echo.status, echo.headers["x-cache"], echo.headers["content-length"], echo.text]).toEqual([200, "MISS", String(body.length), body]);
+    const hit = await get("/~api/echo-body");
+    expect([hit.status, hit.headers["x-cache"], hit.text]).toEqual([200, "HIT", body]);
+
+    const denied = await get("/~api/denied");
+    expect([denied.status, denied.headers["x-cache"], denied.text]).toEqual([403, "MISS", JSON.stringify({ error: `token ${stars} may not read this` })]);
+
+    // Over the size cap (64 KB here): streamed, the token arriving in two pieces each time, its declared length kept.
+    const huge = await get("/~api/huge-echo");
+    const parts = Array.from({ length: 5 }, (_, i) => `{"n":${i},"pad":"${"x".repeat(20_000)}","auth":"Bearer ${stars}"}`);
+    expect([huge.status, huge.headers["x-cache"], huge.headers["x-parsed"], huge.headers["content-length"]]).toEqual([200, "MISS", "0", String(huge.body.length)]);
+    expect(huge.text === `[${parts.join(",")}]`).toBe(true);
+
+    // Sent gzipped although asked for as is: decoded, then rewritten and masked.
+    const gz = await get("/~api/entries-gzip");
+    expect({ status: gz.status, headers: pick(gz.headers, ["content-encoding", "content-length", "x-parsed", "x-cache"]) }).toEqual({
+      status: 200,
+      headers: { "content-length": String(gz.body.length), "x-parsed": "1", "x-cache": "MISS" },
+    });
+    expect(JSON.parse(gz.text)).toEqual({ image: `http://acme.localhost:${port}/img.png`, seen: `Bearer ${stars}` });
+    expect([echo, hit, denied, huge, gz].some(leaked)).toBe(false);
   });
 
   it("applies the asset rules to the API too: one origin request for concurrent misses, errors never kept, GET and HEAD only, no client credentials", async () => {

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
+import zlib from "node:zlib";
 
 export interface SeenRequest {
   method: string;
@@ -26,6 +27,13 @@ export interface TestOrigin {
   /** The API token the JSON API accepts (as `Bearer <token>` in Authorization, or `Token <token>` in X-Api-Key). */
   token: string;
   close(): Promise<void>;
+}
+
+/** Bytes in an HTTP content coding. */
+export function encode(coding: string, body: Buffer | string): Buffer {
+  if (coding === "br") return zlib.brotliCompressSync(body);
+  if (coding === "deflate") return zlib.deflateSync(body);
+  return zlib.gzipSync(body);
 }
 
 /** Deterministic bytes of a given size. */
@@ -156,6 +164,14 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       case "/media/wait.png":
         setTimeout(() => send(200, { "content-type": "image/png" }, "waited"), 200).unref();
         return;
+      case "/media/encoded.png": {
+        // An origin that encodes its answer although asked for it as is (Accept-Encoding: identity).
+        const enc = url.searchParams.get("enc") ?? "gzip";
+        const body = enc === "compress" ? IMAGE : encode(enc, IMAGE);
+        return send(200, { "content-type": "image/png", "content-encoding": enc, "content-length": String(body.length), etag: '"enc-1"' }, body);
+      }
+      case "/media/corrupt.png":
+        return send(200, { "content-type": "image/png", "content-encoding": "gzip" }, "not gzip at all");
       case "/video/clip.mp4": {
         const headers = { "content-type": "video/mp4", "accept-ranges": "bytes" };
         if (!sendRange(VIDEO, headers)) send(200, headers, VIDEO);
@@ -186,6 +202,38 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
             { "content-type": "application/json" },
             JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ i, image: `${base}/media/img.png` })) }),
           );
+        case "/api/entries-gzip":
+          // The API's JSON encoded although asked for as is, the credential echoed in it.
+          return send(
+            200,
+            { "content-type": "application/json", "content-encoding": "gzip" },
+            encode("gzip", JSON.stringify({ image: `${base}/media/img.png`, seen: String(auth) })),
+          );
+        case "/api/echo-body":
+          // A careless origin that echoes the credential back in its body (twice).
+          return send(200, { "content-type": "application/json" }, JSON.stringify({ seen: String(auth), again: `[${String(auth)}]` }));
+        case "/api/denied":
+          return send(403, { "content-type": "application/json" }, JSON.stringify({ error: `token ${token} may not read this` }));
+        case "/api/huge-echo": {
+          // JSON over the edge's size cap in the tests (64 KB), the token in it five times, each one split across two
+          // writes 20 ms apart (the edge streams it, and sees the token arrive in pieces).
+          const filler = "x".repeat(20_000);
+          const parts = Array.from({ length: 5 }, (_, i) => `{"n":${i},"pad":"${filler}","auth":"${String(auth)}"}`);
+          const body = Buffer.from(`[${parts.join(",")}]`);
+          res.writeHead(200, { "content-type": "application/json", "content-length": String(body.length) });
+          const cuts: number[] = [];
+          for (let i = body.indexOf(token); i >= 0; i = body.indexOf(token, i + token.length)) cuts.push(i + Math.ceil(token.length / 2));
+          void (async () => {
+            let at = 0;
+            for (const cut of cuts) {
+              res.write(body.subarray(at, cut));
+              at = cut;
+              await new Promise((r) => setTimeout(r, 20));
+            }
+            res.end(body.subarray(at));
+          })();
+          return;
+        }
         case "/api/echo":
           // A careless origin that echoes the credential back in a header.
           return send(200, { "content-type": "application/json", "x-debug-auth": String(auth) }, JSON.stringify({ ok: true }));
