@@ -15,7 +15,7 @@ import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
 import { listeningEdge } from "#tests/support/listening-edge.ts";
 import { storedLogs } from "#tests/support/request-logs.ts";
-import { bytesOf, IMAGE, LARGE_PDF, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
+import { bytesOf, IMAGE, LARGE_PDF, LONG_VIDEO, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
 let edge: Edge;
@@ -148,6 +148,18 @@ describe("the asset proxy", () => {
     expect(later.body.equals(IMAGE)).toBe(true);
   });
 
+  it("answers a HEAD miss like a GET without the body, asking the origin with GET and filling the cache", async () => {
+    const head = await get("/img.png?via=head", { method: "HEAD" });
+    expect({ status: head.status, headers: pick(head.headers, ["content-type", "content-length", "etag", "x-cache"]), body: head.body.length }).toEqual({
+      status: 200,
+      headers: { "content-type": "image/png", "content-length": String(IMAGE.length), etag: '"img-v1"', "x-cache": "MISS" },
+      body: 0,
+    });
+    const hit = await get("/img.png?via=head");
+    expect([hit.status, hit.headers["x-cache"], hit.body.equals(IMAGE)]).toEqual([200, "HIT", true]);
+    expect(origin.seen.filter((r) => r.url === "/media/img.png?via=head").map((r) => r.method)).toEqual(["GET"]);
+  });
+
   it("keys the cache on the sorted query: the same parameters in another order are one entry", async () => {
     const a = await get("/photo.jpg?w=300&fm=webp");
     const b = await get("/photo.jpg?fm=webp&w=300");
@@ -210,6 +222,21 @@ describe("the asset proxy", () => {
     const whole = await get("/clip.mp4");
     expect([whole.status, whole.headers["x-cache"], whole.body.equals(VIDEO)]).toEqual([200, "HIT", true]);
     expect(origin.count("/video/clip.mp4")).toBe(requests);
+  });
+
+  it("passes ranges of an object over the size cap through from the origin, uncached, never fetching it whole", async () => {
+    for (let i = 0; i < 2; i++) {
+      const part = await get("/long.mp4", { headers: { range: "bytes=100000-100999" } });
+      expect({ status: part.status, headers: pick(part.headers, ["content-type", "content-range", "content-length", "x-cache"]) }).toEqual({
+        status: 206,
+        headers: { "content-type": "video/mp4", "content-range": `bytes 100000-100999/${LONG_VIDEO.length}`, "content-length": "1000", "x-cache": "MISS" },
+      });
+      expect(part.body.equals(LONG_VIDEO.subarray(100_000, 101_000))).toBe(true);
+    }
+    const tail = await get("/long.mp4", { headers: { range: "bytes=299990-" } });
+    expect([tail.status, tail.headers["content-range"], tail.body.equals(LONG_VIDEO.subarray(299_990))]).toEqual([206, `bytes 299990-299999/${LONG_VIDEO.length}`, true]);
+    await sleep(100);
+    expect(origin.seen.filter((r) => r.url === "/video/long.mp4").map((r) => r.headers.range)).toEqual(["bytes=100000-100999", "bytes=100000-100999", "bytes=299990-"]);
   });
 
   it("serves several ranges, or a range whose If-Range no longer matches, as the whole object", async () => {
@@ -449,7 +476,20 @@ describe("the asset proxy", () => {
 
   it("never stores or replays the origin's Set-Cookie or hop-by-hop headers, and never forwards the client's credentials", async () => {
     for (const expected of ["MISS", "HIT"]) {
-      const res = await get("/cookie.png", { headers: { cookie: "sid=client-session", authorization: "Bearer client-token" } });
+      const res = await get("/cookie.png", {
+        headers: {
+          cookie: "sid=client-session",
+          authorization: "Bearer client-token",
+          "proxy-authorization": "Basic cHJveHk6c2VjcmV0",
+          "x-forwarded-for": "203.0.113.9",
+          "accept-language": "fr",
+          referer: "https://evil.example/",
+          "user-agent": "Mozilla/5.0",
+          te: "trailers",
+          connection: "keep-alive, x-hop",
+          "x-hop": "1",
+        },
+      });
       expect([res.status, res.headers["x-cache"], res.text, res.headers["x-kept"]]).toEqual([200, expected, "with cookies", "yes"]);
       // Exactly these: the origin's Set-Cookie and hop-by-hop headers gone (Keep-Alive and Connection are the edge's own).
       expect(Object.keys(res.headers).sort()).toEqual(
@@ -459,9 +499,11 @@ describe("the asset proxy", () => {
     }
     const seen = origin.seen.filter((r) => r.url.startsWith("/media/cookie.png"));
     expect(seen).toHaveLength(1);
-    expect(seen[0].headers.cookie).toBeUndefined();
-    expect(seen[0].headers.authorization).toBeUndefined();
-    expect(pick(seen[0].headers, ["accept-encoding", "user-agent", "referer"])).toEqual({
+    // Exactly what the edge builds: nothing of the client's headers is passed on.
+    expect(seen[0].headers).toEqual({
+      host: `127.0.0.1:${origin.port}`,
+      connection: "keep-alive",
+      accept: "*/*",
       "accept-encoding": "identity",
       "user-agent": "cms-edge/1",
       referer: "https://shop.acme.example/landing",
@@ -900,6 +942,18 @@ describe("the API proxy", () => {
     expect(sent.map((r) => [r.headers.authorization, r.headers.cookie])).toEqual([[`Bearer ${TOKEN}`, undefined]]);
   });
 
+  it("answers HEAD as GET without the body, a miss asking the origin with GET (token and all) and filling the cache", async () => {
+    const before = apiRequests().length;
+    const head = await get("/~api/entries?via=head", { method: "HEAD" });
+    const getHit = await get("/~api/entries?via=head");
+    expect([head.status, head.headers["x-cache"], head.headers["x-parsed"], head.body.length]).toEqual([200, "MISS", "1", 0]);
+    expect([getHit.status, getHit.headers["x-cache"], head.headers["content-length"]]).toEqual([200, "HIT", String(getHit.body.length)]);
+    expect(apiRequests().slice(before).map((r) => [r.method, r.url, r.headers.authorization])).toEqual([["GET", "/api/entries?via=head", `Bearer ${TOKEN}`]]);
+    const headHit = await get("/~api/entries?via=head", { method: "HEAD" });
+    expect([headHit.status, headHit.headers["x-cache"], headHit.headers["content-length"], headHit.body.length]).toEqual([200, "HIT", String(getHit.body.length), 0]);
+    expect(apiRequests().length).toBe(before + 1);
+  });
+
   it("answers 404 for a tenant without an API origin, without contacting anything", async () => {
     await Tenant.create(tenant("noapi", new Types.ObjectId(), { apiOrigin: null }));
     const res = await get("/~api/entries", { host: `noapi.localhost:${port}` });
@@ -908,13 +962,14 @@ describe("the API proxy", () => {
 });
 
 describe("custom domains at the edge", () => {
-  it("serves a tenant on its custom domain once it is active (within a second), rewriting to it, and stops within a second of the tenant's deletion", async () => {
+  it("serves a tenant on its custom domain once it is active (within a second), rewriting to it, and stops within a second of the domain failing, being removed, or the tenant's deletion", async () => {
     const omegaId = new Types.ObjectId();
     await Tenant.create([tenant("omega", omegaId, { websiteDomain: null })]);
     await Domain.create({ tenant: omegaId, hostname: "assets.omega.example", token: "t-omega", status: "pending" });
     const at = (path: string) => get(path, { host: "assets.omega.example" });
     const noTenant = [404, "BYPASS", "No tenant is served at this address.\n"];
     const answer = (r: Awaited<ReturnType<typeof get>>) => [r.status, r.headers["x-cache"], r.text];
+    const image = (r: Awaited<ReturnType<typeof get>>) => [r.status, r.headers["x-cache"], r.body.equals(IMAGE)];
     expect(answer(await at("/img.png"))).toEqual(noTenant);
 
     await Domain.updateOne({ hostname: "assets.omega.example" }, { $set: { status: "active" } });
@@ -923,6 +978,19 @@ describe("custom domains at the edge", () => {
     expect([served.status, served.headers["x-cache"], served.body.equals(IMAGE)]).toEqual([200, "MISS", true]);
     const api = await at("/~api/entries?via=domain");
     expect((JSON.parse(api.text) as { items: Array<{ image?: string }> }).items[0].image).toBe("http://assets.omega.example/img.png?w=300");
+
+    // A domain no longer verified (its record gone) is not served, nor one removed; the tenant's own address still is.
+    await Domain.updateOne({ hostname: "assets.omega.example" }, { $set: { status: "failed" } });
+    await sleep(CONFIG_SETTLES_MS);
+    expect(answer(await at("/img.png"))).toEqual(noTenant);
+    await Domain.updateOne({ hostname: "assets.omega.example" }, { $set: { status: "active" } });
+    await sleep(CONFIG_SETTLES_MS);
+    expect(image(await at("/img.png"))).toEqual([200, "HIT", true]);
+    await Domain.deleteOne({ hostname: "assets.omega.example" });
+    await sleep(CONFIG_SETTLES_MS);
+    expect(answer(await at("/img.png"))).toEqual(noTenant);
+    expect(image(await get("/img.png", { host: `omega.localhost:${port}` }))).toEqual([200, "HIT", true]);
+    await Domain.create({ tenant: omegaId, hostname: "assets.omega.example", token: "t-omega", status: "active" });
 
     await Tenant.deleteOne({ _id: omegaId });
     await sleep(CONFIG_SETTLES_MS);

@@ -46,6 +46,8 @@ export function bytesOf(size: number, seed = 7): Buffer {
 export const IMAGE = bytesOf(10_240, 1);
 export const VIDEO = bytesOf(50_000, 2);
 export const LARGE_PDF = bytesOf(200_000, 3);
+/** Larger than the edge's object cap in the tests (64 KB). */
+export const LONG_VIDEO = bytesOf(300_000, 4);
 
 export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin> {
   const seen: SeenRequest[] = [];
@@ -172,9 +174,11 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       }
       case "/media/corrupt.png":
         return send(200, { "content-type": "image/png", "content-encoding": "gzip" }, "not gzip at all");
-      case "/video/clip.mp4": {
+      case "/video/clip.mp4":
+      case "/video/long.mp4": {
+        const video = url.pathname === "/video/long.mp4" ? LONG_VIDEO : VIDEO;
         const headers = { "content-type": "video/mp4", "accept-ranges": "bytes" };
-        if (!sendRange(VIDEO, headers)) send(200, headers, VIDEO);
+        if (!sendRange(video, headers)) send(200, headers, video);
         return;
       }
     }
