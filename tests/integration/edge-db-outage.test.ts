@@ -69,7 +69,7 @@ async function edgeOnOwnClock() {
   });
   const port = await edge.listen(0, "127.0.0.1");
   return {
-    ask: () => edgeRequest(port, `steady.localhost:${port}`, "/img.png"),
+    ask: (method = "GET") => edgeRequest(port, `steady.localhost:${port}`, "/img.png", { method }),
     later: (ms: number) => void (skew += ms),
     close: () => edge.close(),
   };
@@ -150,6 +150,27 @@ it("looks a tenant up afresh at its next request once the outage is over, though
   } finally {
     warn.mockRestore();
     await quiet.close();
+  }
+}, 30_000);
+
+it("serves a subject whose usage was never read while the database does not answer (quotas fail open), and says so", async () => {
+  const fresh = await edgeOnOwnClock();
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  const storePort = store.port;
+  let stopped = false;
+  try {
+    // Refused before its quota is looked at: the tenant is kept, its subject's usage never read.
+    expect((await fresh.ask("POST")).status).toBe(405);
+    await store.stop();
+    stopped = true;
+    const served = await fresh.ask();
+    expect([served.status, served.headers["x-cache"], served.body.equals(IMAGE)]).toEqual([200, "MISS", true]);
+    const warnings = warn.mock.calls.map((c) => String(c[0]));
+    expect(warnings.filter((w) => w.startsWith("edge: quota of user:u1 not checked: "))).toHaveLength(1);
+  } finally {
+    warn.mockRestore();
+    if (stopped) store = await start({ dbPath, port: storePort, log: () => {} });
+    await fresh.close();
   }
 }, 30_000);
 

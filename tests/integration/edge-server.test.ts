@@ -429,6 +429,20 @@ describe("the asset proxy", () => {
     expect(origin.seen.length).toBe(seen);
   });
 
+  it("answers 404 at a path its provider serves nothing at, contacting nothing and counting nothing", async () => {
+    await Tenant.create([
+      tenant("blok", new Types.ObjectId(), { cms: "storyblok", originUrl: null, billingSubject: "user:noroute" }),
+      tenant("shop", new Types.ObjectId(), { cms: "shopify", storeDomain: "acme-shop.myshopify.com", originUrl: null, billingSubject: "user:noroute" }),
+    ]);
+    const seen = origin.seen.length;
+    for (const [slug, path] of [["blok", "/img.png"], ["blok", "/a/f/img.png"], ["shop", "/files/img.png"], ["shop", "/cdn/shop/img.png"]]) {
+      const res = await get(path, { host: `${slug}.localhost:${port}` });
+      expect([res.status, res.headers["x-cache"], res.text], `${slug} ${path}`).toEqual([404, "BYPASS", "Not found.\n"]);
+    }
+    expect(origin.seen.length).toBe(seen);
+    expect(edge.deps.recorder.unwritten("user:noroute", new Date(0))).toEqual({ requests: 0, bytes: 0 });
+  });
+
   it("answers origin errors and unreachable origins with 502 and X-Cache ERROR, and never caches them", async () => {
     const failed = await get("/fail.png");
     expect({ status: failed.status, cache: failed.headers["x-cache"], cc: failed.headers["cache-control"], body: failed.text }).toEqual({
@@ -954,10 +968,13 @@ describe("the API proxy", () => {
     expect(apiRequests().length).toBe(before + 1);
   });
 
-  it("answers 404 for a tenant without an API origin, without contacting anything", async () => {
-    await Tenant.create(tenant("noapi", new Types.ObjectId(), { apiOrigin: null }));
+  it("answers 404 for a tenant without an API origin, without contacting anything or counting it", async () => {
+    await Tenant.create(tenant("noapi", new Types.ObjectId(), { apiOrigin: null, billingSubject: "user:noapi" }));
+    const seen = origin.seen.length;
     const res = await get("/~api/entries", { host: `noapi.localhost:${port}` });
     expect([res.status, res.headers["x-cache"], res.text]).toEqual([404, "BYPASS", "The API proxy is not set up for this tenant.\n"]);
+    expect(origin.seen.length).toBe(seen);
+    expect(edge.deps.recorder.unwritten("user:noapi", new Date(0))).toEqual({ requests: 0, bytes: 0 });
   });
 });
 
@@ -1069,5 +1086,8 @@ describe("quotas at the edge", () => {
     expect((await get("/~api/entries", { host: `freebie.localhost:${port}` })).status).toBe(429);
     const paid = await get("/img.png", { host: `propaid.localhost:${port}` });
     expect([paid.status, paid.body.equals(IMAGE)]).toEqual([200, true]);
+    // A refusal is not usage; what is served is.
+    expect(edge.deps.recorder.unwritten("user:u2", new Date(0))).toEqual({ requests: 0, bytes: 0 });
+    expect(edge.deps.recorder.unwritten("user:u3", new Date(0))).toEqual({ requests: 1, bytes: IMAGE.length });
   });
 });
