@@ -48,7 +48,7 @@ function resolveAll(hostname: string, servers: string[] | undefined, done: (err:
 }
 
 /** A `lookup` for net.connect that hands out only public addresses (unless private ones are allowed). */
-function guardedLookup(opts: FetcherOptions): LookupFunction {
+export function guardedLookup(opts: FetcherOptions): LookupFunction {
   return ((hostname: string, options: { all?: boolean; family?: number | string }, callback: (...args: unknown[]) => void) => {
     resolveAll(hostname, opts.dnsServers, (err, addresses) => {
       if (err) return callback(err);

@@ -1,10 +1,12 @@
 // Without ALLOW_PRIVATE_ORIGINS the edge connects to origins at public addresses only: a tenant origin whose name
 // resolves (through a real DNS server on loopback) to 127.0.0.1 is refused with 502 before any connection is made,
-// as are private and link-local addresses written in the URL.
+// as are private and link-local addresses written in the URL; and the look-up each connection makes hands it only an
+// address it has just resolved and checked (a name that rebinds to a private address is caught at its next connect).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { guardedLookup, OriginRefused } from "#edge/fetch.ts";
 import { createEdge, type Edge } from "#edge/server.ts";
 import { Tenant } from "#models/tenant.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
@@ -84,5 +86,31 @@ describe("origin address checks at the edge", () => {
     const http = await edgeRequest(port, `plainhttp.localhost:${port}`, "/a.png");
     expect([http.status, http.headers["x-cache"], http.text]).toEqual([502, "ERROR", "The origin is not an https address.\n"]);
     expect(loopbackHits).toBe(0);
+  });
+
+  it("hands a connection only an address it has just checked: each connect asks anew, and a private answer is never used", async () => {
+    const lookup = guardedLookup({ allowPrivate: false, dnsServers: [dns.address], connectTimeoutMs: 1_000, headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000 });
+    const ask = (name: string, options: { all?: boolean; family?: number }) =>
+      new Promise<{ err: unknown; address: unknown; family?: unknown }>((resolve) =>
+        (lookup as unknown as (h: string, o: object, cb: (err: unknown, address: unknown, family?: unknown) => void) => void)(name, options, (err, address, family) =>
+          resolve({ err, address, family }),
+        ),
+      );
+    // A name with a public and a private address: only the public one is handed out (a lookup connects to nothing).
+    dns.zone.set("mixed.rebind.example", { A: ["127.0.0.1", "93.184.215.14", "10.0.0.7"], AAAA: ["::1"] });
+    expect(await ask("mixed.rebind.example", {})).toEqual({ err: null, address: "93.184.215.14", family: 4 });
+    expect(await ask("mixed.rebind.example", { all: true })).toEqual({ err: null, address: [{ address: "93.184.215.14", family: 4 }], family: undefined });
+    // A name that answers a public address, then a private one (rebinding): every connect resolves and checks anew.
+    dns.zone.set("flip.rebind.example", { A: ["93.184.215.14"] });
+    const before = dns.questions.filter((q) => q === "A flip.rebind.example").length;
+    expect(await ask("flip.rebind.example", {})).toEqual({ err: null, address: "93.184.215.14", family: 4 });
+    dns.zone.set("flip.rebind.example", { A: ["127.0.0.1"] });
+    const second = await ask("flip.rebind.example", {});
+    expect([second.err instanceof OriginRefused, (second.err as Error).message, second.address]).toEqual([
+      true,
+      "flip.rebind.example resolves only to private or reserved addresses",
+      undefined,
+    ]);
+    expect(dns.questions.filter((q) => q === "A flip.rebind.example").length).toBe(before + 2);
   });
 });
