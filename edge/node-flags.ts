@@ -7,6 +7,17 @@
 // the default, and ~2–3% more req/s than with --no-parallel-scavenge alone.
 export const EDGE_NODE_FLAGS: readonly string[] = ["--single-threaded-gc"];
 
+/**
+ * The arguments after `node` that run the edge process (`edgeMain`: the path of edge/main.ts), as `npm start` and
+ * `npm run dev` start it: one process with tsx as a loader (the tsx command would relay signals to a child and SIGKILL
+ * it when the child does not acknowledge within 60 ms, easily missed under load, losing the usage the edge writes at
+ * shutdown). In development Node's own watch mode restarts it when a file it loaded changes; it stops the old process
+ * with SIGTERM and waits for it to exit, so a restart, like a stop, writes the usage held.
+ */
+export function edgeProcessArgs(edgeMain: string, dev: boolean): string[] {
+  return [...(dev ? ["--watch"] : []), ...EDGE_NODE_FLAGS, "--import", "tsx", edgeMain];
+}
+
 // The niceness the embedded store runs at beside the edge (decision 014): on one machine its work — the usage the
 // edge writes in the background, the app's queries — waits for a moment the edge leaves free rather than delaying a
 // cache hit. The launcher lowers its own process (which runs the store) to it once the app and the edge are spawned;

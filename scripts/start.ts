@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { env } from "../app/server/env.server.ts";
 import { type RunningStore, start as startStore } from "../embedded-mongo/src/index.ts";
-import { EDGE_NODE_FLAGS, EMBEDDED_STORE_NICENESS } from "../edge/node-flags.ts";
+import { EMBEDDED_STORE_NICENESS, edgeProcessArgs } from "../edge/node-flags.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -102,16 +102,12 @@ async function main(): Promise<void> {
   });
   log(`app on http://localhost:${env.port}${host ? ` (bound to ${host})` : ""}`);
 
-  // In production the edge runs in one process with tsx as a loader: the tsx command would relay signals to a child
-  // and SIGKILL it when the child does not acknowledge within 60 ms (easily missed under load), losing the usage the
-  // edge writes at shutdown. In development `tsx watch` restarts it on changes.
-  const edge: ChildProcess = spawn(
-    process.execPath,
-    dev
-      ? [path.join(root, "node_modules/tsx/dist/cli.mjs"), "watch", "--clear-screen=false", path.join(root, "edge/main.ts")]
-      : [...EDGE_NODE_FLAGS, "--import", "tsx", path.join(root, "edge/main.ts")],
-    { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: dev ? "development" : "production", MONGODB_URI: mongodbUri } },
-  );
+  // The edge: restarted on changes in development, writing the usage it holds at every stop (see edgeProcessArgs).
+  const edge: ChildProcess = spawn(process.execPath, edgeProcessArgs(path.join(root, "edge/main.ts"), dev), {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NODE_ENV: dev ? "development" : "production", MONGODB_URI: mongodbUri },
+  });
   log(`edge on http://<slug>.${env.edge.host}:${env.edge.port}`);
   const children = { app, edge };
   if (store) yieldToTheEdge();

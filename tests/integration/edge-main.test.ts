@@ -1,5 +1,6 @@
 // The edge process as `npm start` runs it (edge/main.ts), started while its database does not answer: it serves
 // from the start, answers 502 until the database is up, then serves the tenant without a restart; SIGTERM stops it.
+// And as `npm run dev` runs it (under Node's watch mode): stopping it still writes the usage it holds.
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -7,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { MongoClient } from "mongodb";
 import { afterAll, expect, it } from "vitest";
+import { edgeProcessArgs } from "#edge/node-flags.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
 import { IMAGE, startOrigin, type TestOrigin } from "#tests/support/origin.ts";
 
@@ -27,11 +29,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function start(args: string[], env: Record<string, string>) {
+/** `node --import tsx <args>`, or `node <nodeArgs>` when given. */
+function start(args: string[], env: Record<string, string>, nodeArgs = ["--import", "tsx", ...args]) {
   const inherited = { ...process.env };
   // The test run's own database address is not the edge's.
   delete inherited.MONGODB_URI;
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, nodeArgs, { cwd: root, env: { ...inherited, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   running.push(child);
   let output = "";
   child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
@@ -95,6 +98,44 @@ it("serves while its database is down, then serves the tenant once the database 
     edge.child.kill("SIGTERM");
     expect(await edge.exited).toBe(0);
     expect(edge.output()).toContain("[edge] stopped, usage written");
+  } finally {
+    store.child.kill("SIGINT");
+    await store.exited;
+  }
+}, 120_000);
+
+it("writes the usage it holds when stopped as `npm run dev` runs it (Node's watch mode waits for it to finish)", async () => {
+  origin ??= await startOrigin("tok-main");
+  const [edgePort, storePort] = [await freePort(), await freePort()];
+  const uri = `mongodb://127.0.0.1:${storePort}/edge-dev`;
+  const store = start(["embedded-mongo/src/cli.ts", "--port", String(storePort), "--inMemory"], {});
+  try {
+    await expect.poll(store.output, { timeout: 30_000, interval: 100 }).toContain(`mongodb://127.0.0.1:${storePort}`);
+    const client = await MongoClient.connect(uri);
+    try {
+      const { insertedId } = await client.db().collection("tenants").insertOne({
+        slug: "devshop",
+        ownerId: "u1",
+        billingSubject: "user:u1",
+        cms: "generic",
+        originUrl: `${origin.base}/media`,
+        cacheTTL: 3600,
+        cacheVersions: { api: 1, assets: 1 },
+      });
+      const edge = start([], { NODE_ENV: "development", EDGE_PORT: String(edgePort), HOST: "127.0.0.1", MONGODB_URI: uri, ALLOW_PRIVATE_ORIGINS: "1" }, edgeProcessArgs("edge/main.ts", true));
+      await expect.poll(edge.output, { timeout: 30_000, interval: 100 }).toContain("[edge] database connected");
+      const host = `devshop.localhost:${edgePort}`;
+      const answers = [await edgeRequest(edgePort, host, "/img.png"), await edgeRequest(edgePort, host, "/img.png")];
+      expect(answers.map((a) => [a.status, a.headers["x-cache"], a.body.equals(IMAGE)])).toEqual([[200, "MISS", true], [200, "HIT", true]]);
+      // At once (before the 2 s write): the watcher passes SIGTERM on and waits while the edge writes what it holds.
+      edge.child.kill("SIGTERM");
+      await edge.exited;
+      expect(edge.output()).toContain("[edge] stopped, usage written");
+      const days = await client.db().collection("daily_usage").find({ tenant: insertedId }).toArray();
+      expect(days.map((d) => [d.requests, d.bytes])).toEqual([[2, 2 * IMAGE.length]]);
+    } finally {
+      await client.close();
+    }
   } finally {
     store.child.kill("SIGINT");
     await store.exited;
