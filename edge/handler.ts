@@ -74,7 +74,12 @@ type Fetched =
       /** Gives back what the prefix holds of the misses' memory: once it has gone out, or the stream is dropped. */
       release: () => void;
     }
-  | { kind: "error"; message: string };
+  | {
+      kind: "error";
+      message: string;
+      /** The origin answered a range encoded (gzip, …), which cannot be decoded from the middle. */
+      encodedRange?: boolean;
+    };
 
 /**
  * The request handler. It answers synchronously when all it needs is in memory (a kept tenant config and quota
@@ -458,13 +463,16 @@ async function serveAssetMiss(c: Ctx, target: AssetTarget, allowed: TypeCheck, a
     // answers 200 with the whole object: that is stored and the range cut from it.)
     const ifRange = c.req.headers["if-range"];
     const fetched = await fetchFromOrigin(d, url, { ...headers, range, ...(ifRange ? { "if-range": String(ifRange) } : {}) }, key, doc.cacheTTL);
-    if (fetched.kind !== "error") {
-      const [status, got] = fetched.kind === "entry" ? [fetched.entry.status, fetched.entry.headers] : [fetched.origin.status, fetched.headers];
-      const total = Number(/\/(\d+)$/.exec(got["content-range"] ?? "")?.[1]);
-      if (status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
+    // (A range the origin sent encoded cannot be decoded: the whole object is fetched below and the range cut from it.)
+    if (!(fetched.kind === "error" && fetched.encodedRange)) {
+      if (fetched.kind !== "error") {
+        const [status, got] = fetched.kind === "entry" ? [fetched.entry.status, fetched.entry.headers] : [fetched.origin.status, fetched.headers];
+        const total = Number(/\/(\d+)$/.exec(got["content-range"] ?? "")?.[1]);
+        if (status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
+      }
+      if (fetched.kind === "entry") return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
+      return sendFetched(c, fetched, "MISS", allowed);
     }
-    if (fetched.kind === "entry") return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
-    return sendFetched(c, fetched, "MISS", allowed);
   }
   // Fetched whole (no range, several, or one that cannot be satisfied): the client's range is judged as on a hit.
   const whole = await fetchShared(c, key, (store) => fetchFromOrigin(d, url, headers, store ? key : null, store ? doc.cacheTTL : 0));
@@ -554,7 +562,7 @@ async function fetchFromOrigin(
   const decoded = decodedBody(origin);
   if (!decoded) {
     discard(origin.body);
-    return { kind: "error", message: "The origin's answer is in an encoding the edge does not read.\n" };
+    return { kind: "error", message: "The origin's answer is in an encoding the edge does not read.\n", encodedRange: origin.status === 206 };
   }
   const out = responseHeaders(origin.headers, secret);
   delete out["content-encoding"];
@@ -646,16 +654,21 @@ async function fetchFromOrigin(
 /** A streamed body's prefix and rest with the token masked out of them (see `TokenMask`). */
 function masked(prefix: Buffer[], rest: AsyncIterator<Buffer>, secret: string): { prefix: Buffer[]; rest: AsyncIterator<Buffer> } {
   const mask = new TokenMask(secret);
+  const ready: Buffer[] = [];
   let ended = false;
   return {
-    prefix: prefix.map((chunk) => mask.push(chunk)),
+    prefix: prefix.flatMap((chunk) => mask.push(chunk)),
     rest: {
       async next() {
-        if (ended) return { done: true, value: undefined };
-        const next = await rest.next();
-        if (!next.done) return { done: false, value: mask.push(next.value) };
-        ended = true;
-        return { done: false, value: mask.end() };
+        while (ready.length === 0 && !ended) {
+          const next = await rest.next();
+          if (next.done) {
+            ended = true;
+            ready.push(mask.end());
+          } else ready.push(...mask.push(next.value));
+        }
+        const value = ready.shift();
+        return value === undefined ? { done: true, value: undefined } : { done: false, value };
       },
     },
   };

@@ -15,7 +15,8 @@ export const EDGE_NODE_FLAGS: readonly string[] = ["--single-threaded-gc"];
  * with SIGTERM and waits for it to exit, so a restart, like a stop, writes the usage held.
  */
 export function edgeProcessArgs(edgeMain: string, dev: boolean): string[] {
-  return [...(dev ? ["--watch"] : []), ...EDGE_NODE_FLAGS, "--import", "tsx", edgeMain];
+  // (--watch-preserve-output: a restart does not clear the terminal the app and the store log to as well.)
+  return [...(dev ? ["--watch", "--watch-preserve-output"] : []), ...EDGE_NODE_FLAGS, "--import", "tsx", edgeMain];
 }
 
 // The niceness the embedded store runs at beside the edge (decision 014): on one machine its work — the usage the

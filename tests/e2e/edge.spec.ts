@@ -34,6 +34,7 @@ test("a new tenant's assets are served by the edge, and its traffic shows on the
   // Chromium resolves *.localhost to loopback by itself: the address the dashboard hands out works as it is.
   const page = await context.newPage();
   // Chromium asks the edge for /favicon.ico after showing the image: kept out, so the figures are this test's requests.
+  // (With any route set, Playwright itself aborts a page's favicon requests; this one says which requests it means.)
   await page.route("**/favicon.ico", (route) => route.abort());
   const asset = `http://${slug}.localhost:${EDGE_PORT}/hero.png`;
   const first = await page.goto(asset);

@@ -15,7 +15,7 @@ import { resetDb } from "#tests/fixtures/db.ts";
 import { edgeRequest } from "#tests/support/edge-client.ts";
 import { listeningEdge } from "#tests/support/listening-edge.ts";
 import { storedLogs } from "#tests/support/request-logs.ts";
-import { bytesOf, IMAGE, LARGE_PDF, LONG_VIDEO, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
+import { bytesOf, GZIP_RANGED, IMAGE, LARGE_PDF, LONG_VIDEO, NOISE, startOrigin, startUnconnectable, type TestOrigin, VIDEO } from "#tests/support/origin.ts";
 
 let origin: TestOrigin;
 let edge: Edge;
@@ -338,6 +338,38 @@ describe("the asset proxy", () => {
     const before = origin.count("/media/corrupt.png");
     expect((await get("/corrupt.png")).headers["x-cache"]).toBe("ERROR");
     expect(origin.count("/media/corrupt.png")).toBe(before + 1);
+    // Empty, without a length: an empty answer.
+    const empty = await get("/empty-encoded.png");
+    expect({ status: empty.status, headers: pick(empty.headers, ["content-encoding", "content-length", "x-cache"]), body: empty.body.length }).toEqual({
+      status: 200,
+      headers: { "content-length": "0", "x-cache": "MISS" },
+      body: 0,
+    });
+  });
+
+  it("streams a decoded answer over the size cap through uncached, and cuts it off where it fails to decode", async () => {
+    for (const cache of ["MISS", "MISS"]) {
+      const big = await get("/encoded-big.bin");
+      expect({ status: big.status, headers: pick(big.headers, ["content-encoding", "content-length", "transfer-encoding", "etag", "x-cache"]) }).toEqual({
+        status: 200,
+        headers: { "transfer-encoding": "chunked", etag: 'W/"big-1"', "x-cache": cache },
+      });
+      expect(big.body.equals(NOISE)).toBe(true);
+    }
+    // Broken past the first 64 KB it decodes to: the headers are out, so the connection is cut short.
+    await expect(get("/encoded-big.bin?broken=1")).rejects.toThrow(/aborted/);
+  });
+
+  it("fetches the whole object when the origin answers a range encoded, and cuts the range from it decoded", async () => {
+    const part = await get("/gzip-ranged.bin", { headers: { range: "bytes=100-199" } });
+    expect({ status: part.status, headers: pick(part.headers, ["content-encoding", "content-range", "content-length", "x-cache"]) }).toEqual({
+      status: 206,
+      headers: { "content-range": `bytes 100-199/${GZIP_RANGED.length}`, "content-length": "100", "x-cache": "MISS" },
+    });
+    expect(part.body.equals(GZIP_RANGED.subarray(100, 200))).toBe(true);
+    expect(origin.seen.filter((r) => r.url === "/media/gzip-ranged.bin").map((r) => r.headers.range)).toEqual(["bytes=100-199", undefined]);
+    const hit = await get("/gzip-ranged.bin", { headers: { range: "bytes=29990-" } });
+    expect([hit.status, hit.headers["x-cache"], hit.body.equals(GZIP_RANGED.subarray(29_990))]).toEqual([206, "HIT", true]);
   });
 
   it("streams an object over the size cap through without caching it", async () => {

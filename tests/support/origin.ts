@@ -29,6 +29,27 @@ export interface TestOrigin {
   close(): Promise<void>;
 }
 
+/** Bytes that do not compress (a fixed pseudo-random sequence). */
+export function noiseOf(size: number, seed = 1): Buffer {
+  const out = Buffer.alloc(size);
+  // xorshift32
+  let x = seed | 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** 200 KB that decode from 60 KB of gzip: 140 KB of one repeated pattern, then 60 KB of noise. */
+export const NOISE = Buffer.concat([bytesOf(140_000, 5), noiseOf(60_000)]);
+const NOISE_GZIP = zlib.gzipSync(NOISE);
+/** The same with 1 KB of garbage 40 KB into its gzipped bytes (where the noise is). */
+const BROKEN_GZIP = Buffer.concat([NOISE_GZIP.subarray(0, 40_000), Buffer.alloc(1024, 0xff), NOISE_GZIP.subarray(41_024)]);
+export const GZIP_RANGED = bytesOf(30_000, 6);
+
 /** Bytes in an HTTP content coding. */
 export function encode(coding: string, body: Buffer | string): Buffer {
   if (coding === "br") return zlib.brotliCompressSync(body);
@@ -171,6 +192,21 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
         const enc = url.searchParams.get("enc") ?? "gzip";
         const body = enc === "compress" ? IMAGE : encode(enc, IMAGE);
         return send(200, { "content-type": "image/png", "content-encoding": enc, "content-length": String(body.length), etag: '"enc-1"' }, body);
+      }
+      case "/media/encoded-big.bin":
+        // Over the edge's object cap once decoded (60 KB encoded, 200 KB decoded), and broken 40 KB into its encoded
+        // bytes when asked (?broken=1): the edge is streaming it by then.
+        return send(200, { "content-type": "image/png", "content-encoding": "gzip", etag: '"big-1"' }, url.searchParams.has("broken") ? BROKEN_GZIP : NOISE_GZIP);
+      case "/media/empty-encoded.png":
+        // Encoded, and empty (no length: chunked).
+        res.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip" });
+        return void res.end();
+      case "/media/gzip-ranged.bin": {
+        // Always gzipped, and ranges answered of the gzipped bytes (as a store of pre-compressed files does).
+        const encoded = encode("gzip", GZIP_RANGED);
+        const headers = { "content-type": "image/png", "content-encoding": "gzip", "accept-ranges": "bytes" };
+        if (!sendRange(encoded, headers)) send(200, headers, encoded);
+        return;
       }
       case "/media/corrupt.png":
         return send(200, { "content-type": "image/png", "content-encoding": "gzip" }, "not gzip at all");
