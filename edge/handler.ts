@@ -53,6 +53,8 @@ const DROPPED = new Set([
   "set-cookie",
   "set-cookie2",
   "content-length",
+  // Bodies are kept and served decoded (decision 017).
+  "content-encoding",
   "date",
   "age",
   "x-cache",
@@ -464,19 +466,22 @@ async function serveAssetMiss(c: Ctx, target: AssetTarget, allowed: TypeCheck, a
     const ifRange = c.req.headers["if-range"];
     const fetched = await fetchFromOrigin(d, url, { ...headers, range, ...(ifRange ? { "if-range": String(ifRange) } : {}) }, key, doc.cacheTTL);
     // (A range the origin sent encoded cannot be decoded: the whole object is fetched below and the range cut from it.)
-    if (!(fetched.kind === "error" && fetched.encodedRange)) {
-      if (fetched.kind !== "error") {
-        const [status, got] = fetched.kind === "entry" ? [fetched.entry.status, fetched.entry.headers] : [fetched.origin.status, fetched.headers];
-        const total = Number(/\/(\d+)$/.exec(got["content-range"] ?? "")?.[1]);
-        if (status === 206 && total <= d.maxObjectBytes) fillInBackground(c, key, url, headers);
-      }
-      if (fetched.kind === "entry") return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
-      return sendFetched(c, fetched, "MISS", allowed);
-    }
+    if (fetched.kind !== "error" || !fetched.encodedRange) return sendRangeMiss(c, target, fetched, allowed, range);
   }
   // Fetched whole (no range, several, or one that cannot be satisfied): the client's range is judged as on a hit.
   const whole = await fetchShared(c, key, (store) => fetchFromOrigin(d, url, headers, store ? key : null, store ? doc.cacheTTL : 0));
   return sendFetched(c, whole, "MISS", allowed, asked);
+}
+
+/** The origin's answer to a range miss sent on, and the whole object fetched behind it when it fits the cache. */
+function sendRangeMiss(c: Ctx, target: AssetTarget, fetched: Fetched, allowed: TypeCheck, range: string): Promise<Outcome> | Outcome {
+  if (fetched.kind !== "error") {
+    const [status, got] = fetched.kind === "entry" ? [fetched.entry.status, fetched.entry.headers] : [fetched.origin.status, fetched.headers];
+    const total = Number(/\/(\d+)$/.exec(got["content-range"] ?? "")?.[1]);
+    if (status === 206 && total <= c.d.maxObjectBytes) fillInBackground(c, target.key, target.url, target.headers);
+  }
+  if (fetched.kind === "entry") return sendEntry(c, fetched.entry, "MISS", allowed, fetched.entry.status === 200 ? range : undefined);
+  return sendFetched(c, fetched, "MISS", allowed);
 }
 
 /**
@@ -565,7 +570,6 @@ async function fetchFromOrigin(
     return { kind: "error", message: "The origin's answer is in an encoding the edge does not read.\n", encodedRange: origin.status === 206 };
   }
   const out = responseHeaders(origin.headers, secret);
-  delete out["content-encoding"];
   let length = Number(origin.headers["content-length"]);
   if (decoded !== origin.body) {
     origin = { ...origin, body: decoded };
@@ -628,7 +632,7 @@ async function fetchFromOrigin(
       released = true;
       budget?.give(held);
     };
-    if (secret) return { kind: "stream", origin, headers: out, ...masked(chunks, iterator, secret), release };
+    if (secret) return { kind: "stream", origin, headers: out, ...TokenMask.stream(chunks, iterator, secret), release };
     return { kind: "stream", origin, headers: out, prefix: chunks, rest: iterator, release };
   }
   // Given back once read: a body kept is the cache's to count from here.
@@ -649,29 +653,6 @@ async function fetchFromOrigin(
     d.cache.set(key, entry);
   }
   return { kind: "entry", entry };
-}
-
-/** A streamed body's prefix and rest with the token masked out of them (see `TokenMask`). */
-function masked(prefix: Buffer[], rest: AsyncIterator<Buffer>, secret: string): { prefix: Buffer[]; rest: AsyncIterator<Buffer> } {
-  const mask = new TokenMask(secret);
-  const ready: Buffer[] = [];
-  let ended = false;
-  return {
-    prefix: prefix.flatMap((chunk) => mask.push(chunk)),
-    rest: {
-      async next() {
-        while (ready.length === 0 && !ended) {
-          const next = await rest.next();
-          if (next.done) {
-            ended = true;
-            ready.push(mask.end());
-          } else ready.push(...mask.push(next.value));
-        }
-        const value = ready.shift();
-        return value === undefined ? { done: true, value: undefined } : { done: false, value };
-      },
-    },
-  };
 }
 
 function originFailure(err: unknown): string {

@@ -87,6 +87,29 @@ export class TokenMask {
     return new TokenMask(token).masked(body, false);
   }
 
+  /** A streamed body's first chunks and its rest with the token masked out of them. */
+  static stream(prefix: Buffer[], rest: AsyncIterator<Buffer>, token: string): { prefix: Buffer[]; rest: AsyncIterator<Buffer> } {
+    const mask = new TokenMask(token);
+    const ready: Buffer[] = [];
+    let ended = false;
+    return {
+      prefix: prefix.flatMap((chunk) => mask.push(chunk)),
+      rest: {
+        async next() {
+          while (ready.length === 0 && !ended) {
+            const next = await rest.next();
+            if (next.done) {
+              ended = true;
+              ready.push(mask.end());
+            } else ready.push(...mask.push(next.value));
+          }
+          const value = ready.shift();
+          return value === undefined ? { done: true, value: undefined } : { done: false, value };
+        },
+      },
+    };
+  }
+
   /** What may go out of what has come so far, in order (the bytes held back from before, then this chunk's). */
   push(input: Buffer): Buffer[] {
     const n = this.token.length;

@@ -43,6 +43,24 @@ function start(args: string[], env: Record<string, string>, nodeArgs = ["--impor
   return { child, output: () => output, exited };
 }
 
+/** The embedded store in a process of its own on `port`, in memory, once it listens. */
+async function startStore(port: number) {
+  const store = start(["embedded-mongo/src/cli.ts", "--port", String(port), "--inMemory"], {});
+  await expect.poll(store.output, { timeout: 30_000, interval: 100 }).toContain(`mongodb://127.0.0.1:${port}`);
+  return store;
+}
+
+/** A generic tenant on the test origin's /media. */
+const shopTenant = (slug: string) => ({
+  slug,
+  ownerId: "u1",
+  billingSubject: "user:u1",
+  cms: "generic",
+  originUrl: `${origin?.base}/media`,
+  cacheTTL: 3600,
+  cacheVersions: { api: 1, assets: 1 },
+});
+
 it("exits at once, saying why, when it has no database address at all", async () => {
   const env: Record<string, string> = { NODE_ENV: "production", EDGE_PORT: String(await freePort()), HOST: "127.0.0.1" };
   const edge = start(["edge/main.ts"], env);
@@ -71,20 +89,11 @@ it("serves while its database is down, then serves the tenant once the database 
   expect([down.status, down.headers["x-cache"], down.text]).toEqual([502, "ERROR", "The edge could not serve this request.\n"]);
   expect(edge.child.exitCode).toBeNull();
 
-  const store = start(["embedded-mongo/src/cli.ts", "--port", String(storePort), "--inMemory"], {});
+  const store = await startStore(storePort);
   try {
-    await expect.poll(store.output, { timeout: 30_000, interval: 100 }).toContain(`mongodb://127.0.0.1:${storePort}`);
     const client = await MongoClient.connect(uri);
     try {
-      await client.db().collection("tenants").insertOne({
-        slug: "shop",
-        ownerId: "u1",
-        billingSubject: "user:u1",
-        cms: "generic",
-        originUrl: `${origin.base}/media`,
-        cacheTTL: 3600,
-        cacheVersions: { api: 1, assets: 1 },
-      });
+      await client.db().collection("tenants").insertOne(shopTenant("shop"));
     } finally {
       await client.close();
     }
@@ -108,20 +117,11 @@ it("writes the usage it holds when stopped as `npm run dev` runs it (Node's watc
   origin ??= await startOrigin("tok-main");
   const [edgePort, storePort] = [await freePort(), await freePort()];
   const uri = `mongodb://127.0.0.1:${storePort}/edge-dev`;
-  const store = start(["embedded-mongo/src/cli.ts", "--port", String(storePort), "--inMemory"], {});
+  const store = await startStore(storePort);
   try {
-    await expect.poll(store.output, { timeout: 30_000, interval: 100 }).toContain(`mongodb://127.0.0.1:${storePort}`);
     const client = await MongoClient.connect(uri);
     try {
-      const { insertedId } = await client.db().collection("tenants").insertOne({
-        slug: "devshop",
-        ownerId: "u1",
-        billingSubject: "user:u1",
-        cms: "generic",
-        originUrl: `${origin.base}/media`,
-        cacheTTL: 3600,
-        cacheVersions: { api: 1, assets: 1 },
-      });
+      const { insertedId } = await client.db().collection("tenants").insertOne(shopTenant("devshop"));
       const edge = start([], { NODE_ENV: "development", EDGE_PORT: String(edgePort), HOST: "127.0.0.1", MONGODB_URI: uri, ALLOW_PRIVATE_ORIGINS: "1" }, edgeProcessArgs("edge/main.ts", true));
       await expect.poll(edge.output, { timeout: 30_000, interval: 100 }).toContain("[edge] database connected");
       const host = `devshop.localhost:${edgePort}`;
