@@ -6,7 +6,7 @@
 // same origin. Besides req/s and latency it reports each server's CPU per request
 // (and the store's, for the edge), read from /proc. The closed-loop rows use wrk when it is installed (apt-get install
 // wrk: one core of it keeps a Node server busy, one core of autocannon does not), autocannon otherwise; the fixed-rate
-// rows tests/bench/open-loop.ts. BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
+// rows tests/bench/open-loop.ts. The Node servers are started afresh for every round (see `nodeServers`). BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -43,7 +43,7 @@ function freePort(): Promise<number> {
 }
 
 /** Starts a process and resolves with the first match of `ready` in its output, and its pid. */
-function run(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ text: string; pid: number }> {
+function run(cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ text: string; pid: number; child: ChildProcess }> {
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
@@ -51,7 +51,7 @@ function run(cmd: string, args: string[], env: Record<string, string>, ready: Re
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
-      if (m) resolve({ text: m[0], pid: child.pid as number });
+      if (m) resolve({ text: m[0], pid: child.pid as number, child });
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
@@ -240,6 +240,90 @@ const median = (xs: number[]) => {
 const PIN = os.cpus().length >= 2 && spawnSync("taskset", ["-acp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
 const onServerCore = (cmd: string, args: string[]): [string, string[]] => (PIN ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args]);
 
+/**
+ * Starts the Node servers of a round: the plain ceiling, the same sending the edge's hit headers, and one edge per
+ * log sample rate (all on the same store); `stop` ends them, waiting for the edges to write the usage they hold.
+ */
+async function nodeServers({ tmp, mongodbUri, storePid }: { tmp: string; mongodbUri: string; storePid: number }): Promise<{ servers: Server[]; stop: () => Promise<void> }> {
+  const servers: Server[] = [];
+  const started: ChildProcess[] = [];
+
+  // The plain node:http ceiling, in its own process like the edge.
+  const plainPort = await freePort();
+  const plainScript = `
+    const http = require("node:http");
+    const bodies = new Map(${JSON.stringify(SIZES.map((s) => [s.path, s.bytes]))}.map(([p, n]) => [p, Buffer.alloc(n, 7)]));
+    http.createServer((req, res) => {
+      const body = bodies.get(req.url);
+      res.writeHead(200, { "content-type": "image/png", "content-length": body.length });
+      res.end(body);
+    }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
+  const plain = await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
+  started.push(plain.child);
+  servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1", pid: plain.pid });
+
+  // One edge process per log sample rate, all on the same store (each is idle while another is measured).
+  for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
+    const edgePort = await freePort();
+    // The edge's own flags, as the launcher starts it; BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") adds to them.
+    const nodeArgs = [...EDGE_NODE_FLAGS, ...(process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean)];
+    const edge = spawn(...onServerCore(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"]), {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        EDGE_PORT: String(edgePort),
+        HOST: "127.0.0.1",
+        MONGODB_URI: mongodbUri,
+        ALLOW_PRIVATE_ORIGINS: "1",
+        DATA_DIR: tmp,
+        LOG_SAMPLE_RATE: rate,
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    children.push(edge);
+    started.push(edge);
+    await waitFor(`http://127.0.0.1:${edgePort}/`, "localhost");
+    servers.push({
+      name: `edge, LOG_SAMPLE_RATE=${rate}`,
+      base: `http://127.0.0.1:${edgePort}`,
+      host: `bench.localhost:${edgePort}`,
+      pid: edge.pid as number,
+      storePid,
+    });
+  }
+
+  // The same ceiling sending the very answer the edge sends on a hit, headers included (x-cache, age, nosniff,
+  // accept-ranges and the origin's): what node:http itself costs for those bytes, the edge's own work aside.
+  const firstEdge = servers.find((s) => s.storePid !== undefined) as Server;
+  const edgeHeaders = Object.fromEntries(await Promise.all(SIZES.map(async (s) => [s.path, await hitHeaders(`${firstEdge.base}${s.path}`, firstEdge.host)])));
+  const sameHeadersPort = await freePort();
+  const sameHeadersScript = `
+    const http = require("node:http");
+    const answers = new Map(Object.entries(${JSON.stringify(edgeHeaders)}).map(([p, headers]) => [p, { headers, body: Buffer.alloc(Number(headers[headers.indexOf("content-length") + 1]), 7) }]));
+    http.createServer((req, res) => {
+      const answer = answers.get(req.url);
+      res.writeHead(200, answer.headers);
+      res.end(answer.body);
+    }).listen(${sameHeadersPort}, "127.0.0.1", () => console.log("plain ready"));`;
+  const sameHeaders = await run(...onServerCore(process.execPath, ["-e", sameHeadersScript]), {}, /plain ready/);
+  started.push(sameHeaders.child);
+  servers.splice(1, 0, { name: SAME_HEADERS, base: `http://127.0.0.1:${sameHeadersPort}`, host: "127.0.0.1", pid: sameHeaders.pid });
+
+  return {
+    servers,
+    async stop() {
+      await Promise.all(
+        started.map((child) => new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.kill("SIGTERM");
+        })),
+      );
+    },
+  };
+}
+
 function nginxBinary(): string | null {
   for (const candidate of ["/usr/sbin/nginx", "/usr/bin/nginx"]) if (fs.existsSync(candidate)) return candidate;
   return null;
@@ -282,67 +366,12 @@ async function main(): Promise<void> {
   await mongoose.connection.collection("accounts").insertOne({ subject: "user:bench", plan: "pro", tenantCount: 1 });
   await mongoose.disconnect();
 
-  const servers: Server[] = [];
+  // The Node servers (the plain ceiling, the same with the edge's headers, one edge per log sample rate) are started
+  // afresh for every round: one process can run several percent faster or slower than another of the same code for
+  // its whole life on this VM (where its JIT and memory land), so a round's ratio is a draw, and the median over rounds
+  // is taken over that many draws of each rather than over one.
 
-  // The plain node:http ceiling, in its own process like the edge.
-  const plainPort = await freePort();
-  const plainScript = `
-    const http = require("node:http");
-    const bodies = new Map(${JSON.stringify(SIZES.map((s) => [s.path, s.bytes]))}.map(([p, n]) => [p, Buffer.alloc(n, 7)]));
-    http.createServer((req, res) => {
-      const body = bodies.get(req.url);
-      res.writeHead(200, { "content-type": "image/png", "content-length": body.length });
-      res.end(body);
-    }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
-  const plain = await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
-  servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1", pid: plain.pid });
-
-  // One edge process per log sample rate, all on the same store (each is idle while another is measured).
-  for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
-    const edgePort = await freePort();
-    // The edge's own flags, as the launcher starts it; BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") adds to them.
-    const nodeArgs = [...EDGE_NODE_FLAGS, ...(process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean)];
-    const edge = spawn(...onServerCore(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"]), {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        EDGE_PORT: String(edgePort),
-        HOST: "127.0.0.1",
-        MONGODB_URI: mongodbUri,
-        ALLOW_PRIVATE_ORIGINS: "1",
-        DATA_DIR: tmp,
-        LOG_SAMPLE_RATE: rate,
-      },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    children.push(edge);
-    await waitFor(`http://127.0.0.1:${edgePort}/`, "localhost");
-    servers.push({
-      name: `edge, LOG_SAMPLE_RATE=${rate}`,
-      base: `http://127.0.0.1:${edgePort}`,
-      host: `bench.localhost:${edgePort}`,
-      pid: edge.pid as number,
-      storePid: store.pid,
-    });
-  }
-
-  // The same ceiling sending the very answer the edge sends on a hit, headers included (x-cache, age, nosniff,
-  // accept-ranges and the origin's): what node:http itself costs for those bytes, the edge's own work aside.
-  const firstEdge = servers.find((s) => s.storePid !== undefined) as Server;
-  const edgeHeaders = Object.fromEntries(await Promise.all(SIZES.map(async (s) => [s.path, await hitHeaders(`${firstEdge.base}${s.path}`, firstEdge.host)])));
-  const sameHeadersPort = await freePort();
-  const sameHeadersScript = `
-    const http = require("node:http");
-    const answers = new Map(Object.entries(${JSON.stringify(edgeHeaders)}).map(([p, headers]) => [p, { headers, body: Buffer.alloc(Number(headers[headers.indexOf("content-length") + 1]), 7) }]));
-    http.createServer((req, res) => {
-      const answer = answers.get(req.url);
-      res.writeHead(200, answer.headers);
-      res.end(answer.body);
-    }).listen(${sameHeadersPort}, "127.0.0.1", () => console.log("plain ready"));`;
-  const sameHeaders = await run(...onServerCore(process.execPath, ["-e", sameHeadersScript]), {}, /plain ready/);
-  servers.splice(1, 0, { name: SAME_HEADERS, base: `http://127.0.0.1:${sameHeadersPort}`, host: "127.0.0.1", pid: sameHeaders.pid });
-
+  let nginxServer: Server | undefined;
   const nginx = nginxBinary();
   if (nginx) {
     const nginxPort = await freePort();
@@ -375,7 +404,7 @@ http {
     const child = spawn(...onServerCore(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")]), { stdio: "ignore" });
     children.push(child);
     await waitFor(`http://127.0.0.1:${nginxPort}/`, "localhost");
-    servers.push({ name: "nginx proxy_cache (1 worker)", base: `http://127.0.0.1:${nginxPort}`, host: "localhost", pid: child.pid as number });
+    nginxServer = { name: "nginx proxy_cache (1 worker)", base: `http://127.0.0.1:${nginxPort}`, host: "localhost", pid: child.pid as number };
   } else {
     console.error("nginx is not installed: its rows are left out (apt-get install nginx-light to include them)");
   }
@@ -392,19 +421,30 @@ http {
   const lines: string[] = [];
   const lateness: Array<{ p50: number; p99: number }> = [];
   const ms = (n: number) => (n < 10 ? n.toFixed(1) : String(Math.round(n)));
-  for (const combo of combos) {
-    const { size, connections, rate } = combo;
-    for (const server of servers) await warm(server, size, connections);
-    const samples = new Map<string, Sample[]>(servers.map((sv) => [sv.name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const server of servers) samples.get(server.name)?.push(await sample(server, combo));
+  const samples = combos.map(() => new Map<string, Sample[]>());
+  let servers: Server[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const node = await nodeServers({ tmp, mongodbUri, storePid: store.pid });
+    servers = nginxServer ? [...node.servers, nginxServer] : node.servers;
+    for (const [c, combo] of combos.entries()) {
+      const { size, connections, rate } = combo;
+      for (const server of servers) await warm(server, size, connections);
+      for (const server of servers) {
+        const got = samples[c].get(server.name) ?? [];
+        got.push(await sample(server, combo));
+        samples[c].set(server.name, got);
+      }
       console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
     }
-    for (const got of samples.values()) for (const g of got) if (g.lateP99 !== undefined) lateness.push({ p50: g.lateP50 ?? 0, p99: g.lateP99 });
-    const plain = samples.get("plain node:http") ?? [];
-    const plainSame = samples.get(SAME_HEADERS) ?? [];
+    await node.stop();
+  }
+  for (const [c, combo] of combos.entries()) {
+    const { size, connections, rate } = combo;
+    for (const got of samples[c].values()) for (const g of got) if (g.lateP99 !== undefined) lateness.push({ p50: g.lateP50 ?? 0, p99: g.lateP99 });
+    const plain = samples[c].get("plain node:http") ?? [];
+    const plainSame = samples[c].get(SAME_HEADERS) ?? [];
     for (const server of servers) {
-      const got = samples.get(server.name) ?? [];
+      const got = samples[c].get(server.name) ?? [];
       const ratio = median(got.map((g, i) => g.rps / plain[i].rps));
       const ratioSame = median(got.map((g, i) => g.rps / plainSame[i].rps));
       // What each would serve with a core to itself (the edge sharing it with its store), whatever the generator does.
@@ -424,7 +464,7 @@ http {
   }
 
   console.log(
-    `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
+    `\n${ROUNDS} rounds of ${DURATION} s per server (after 2 s of warm-up; the Node servers started afresh for each round), medians; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ` +
       `${PIN ? `server (and the store) on core 0, the load generators (${WRK ? "wrk" : "autocannon"}; at a fixed rate, tests/bench/open-loop.ts) on core 1` : "not pinned"}, Node ${process.version}\n`,
   );
   console.log("| server | asset | connections | offered req/s | req/s | vs plain | vs plain, the edge's headers | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
