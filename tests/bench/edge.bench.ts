@@ -431,8 +431,10 @@ http {
       for (const server of servers) await warm(server, size, connections);
       for (const server of servers) {
         const got = samples[c].get(server.name) ?? [];
-        got.push(await sample(server, combo));
+        const one = await sample(server, combo);
+        got.push(one);
         samples[c].set(server.name, got);
+        console.error(`  ${server.name}: ${Math.round(one.rps)} req/s, p50 ${one.p50.toFixed(2)} ms, p99 ${one.p99.toFixed(1)} ms, ${one.cpuUs.toFixed(1)} µs/req`);
       }
       console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
     }
