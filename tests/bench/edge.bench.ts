@@ -4,7 +4,8 @@
 // plain node:http server returning the same bytes from memory (the Node ceiling; twice: with two headers, and with the
 // very header list the edge answers a hit with) and, when nginx is installed, nginx with proxy_cache in front of the
 // same origin. Besides req/s and latency it reports each server's CPU per request
-// (and the store's, for the edge), read from /proc. The closed-loop rows use wrk when it is installed (apt-get install
+// (and the store's, for the edge), read from /proc, and each edge's req/s loaded side by side with the plain server
+// on one core (see `sideBySide`). The closed-loop rows use wrk when it is installed (apt-get install
 // wrk: one core of it keeps a Node server busy, one core of autocannon does not), autocannon otherwise; the fixed-rate
 // rows tests/bench/open-loop.ts. The Node servers are started afresh for every round (see `nodeServers`). BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -226,6 +227,24 @@ async function sample(server: Server, { size, connections, rate }: Combo): Promi
   };
 }
 
+/**
+ * The edge's req/s over the plain server's with both loaded at once on the server core, each by its own wrk with half
+ * the connections (after 2 s of warm-up): the scheduler gives each half the core, so the ratio is that of their CPU
+ * per request, measured over the same seconds of the VM.
+ */
+async function sideBySide(plain: Server, edge: Server, size: (typeof SIZES)[number], connections: number): Promise<{ rps: number; cpu: number }> {
+  const half = Math.max(1, Math.floor(connections / 2));
+  const load = (server: Server, seconds: number) => closedLoad(`${server.base}${size.path}`, server.host, half, seconds);
+  await Promise.all([load(plain, 2), load(edge, 2)]);
+  const cpu = () => [cpuSeconds(plain.pid), cpuSeconds(edge.pid) + cpuSeconds(edge.storePid)];
+  const before = cpu();
+  const [p, e] = await Promise.all([load(plain, DURATION), load(edge, DURATION)]);
+  const [plainCpu, edgeCpu] = cpu().map((seconds, i) => seconds - before[i]);
+  // The store and the edge's database thread run at a lower priority and take their CPU from both servers alike: by
+  // CPU per request (the store's counted as the edge's), that share is the edge's again.
+  return { rps: e.rps / p.rps, cpu: plainCpu / Math.max(1, p.requests) / (edgeCpu / Math.max(1, e.requests)) };
+}
+
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -423,6 +442,10 @@ http {
   const ms = (n: number) => (n < 10 ? n.toFixed(1) : String(Math.round(n)));
   const samples = combos.map(() => new Map<string, Sample[]>());
   let servers: Server[] = [];
+  // Side by side: the plain server and an edge loaded at once on the same core (each with half the connections), so
+  // that whatever the VM does in those seconds falls on both alike (10 KB hits, every round).
+  const sideBySideSize = process.env.BENCH_ONLY_STEADY ? undefined : SIZES.find((s) => s.name === "10 KB");
+  const sideBySideRatios = new Map<string, Array<{ rps: number; cpu: number }>>();
   for (let round = 0; round < ROUNDS; round++) {
     const node = await nodeServers({ tmp, mongodbUri, storePid: store.pid });
     servers = nginxServer ? [...node.servers, nginxServer] : node.servers;
@@ -437,6 +460,14 @@ http {
         console.error(`  ${server.name}: ${Math.round(one.rps)} req/s, p50 ${one.p50.toFixed(2)} ms, p99 ${one.p99.toFixed(1)} ms, ${one.cpuUs.toFixed(1)} µs/req`);
       }
       console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
+    }
+    if (sideBySideSize) {
+      const [plain, ...others] = node.servers.filter((sv) => sv.name === "plain node:http" || sv.storePid !== undefined);
+      for (const edge of others) {
+        const got = await sideBySide(plain, edge, sideBySideSize, CONNECTIONS);
+        sideBySideRatios.set(edge.name, [...(sideBySideRatios.get(edge.name) ?? []), got]);
+        console.error(`  side by side: ${edge.name} at ${(got.rps * 100).toFixed(1)}% of the plain server's req/s, ${(got.cpu * 100).toFixed(1)}% by CPU`);
+      }
     }
     await node.stop();
   }
@@ -472,6 +503,20 @@ http {
   console.log("| server | asset | connections | offered req/s | req/s | vs plain | vs plain, the edge's headers | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const line of lines) console.log(line);
+  if (sideBySideRatios.size) {
+    console.log(
+      `\nSide by side: the plain server and an edge loaded at the same time on core 0 for ${DURATION} s, ` +
+        `${Math.floor(CONNECTIONS / 2)} connections each (10 KB hits), once per round. Each gets half the core, so the edge's ` +
+        `req/s over the plain server's is the plain server's CPU per request over the edge's, whatever the VM does in those ` +
+        `seconds; "by CPU" counts the store's CPU as the edge's (the store and the database thread run at a lower priority ` +
+        `and take their share from both):\n`,
+    );
+    console.log("| server | req/s vs plain: median | lowest | highest | by CPU: median | lowest | highest |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
+    const spread = (xs: number[]) => `${pct(median(xs))} | ${pct(Math.min(...xs))} | ${pct(Math.max(...xs))}`;
+    for (const [name, got] of sideBySideRatios) console.log(`| ${name} | ${spread(got.map((g) => g.rps))} | ${spread(got.map((g) => g.cpu))} |`);
+  }
   if (lateness.length) {
     console.log(
       `\nAt a fixed rate the generator sent requests ${ms(median(lateness.map((l) => l.p50)))} ms (median) and ` +
