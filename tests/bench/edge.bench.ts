@@ -385,11 +385,6 @@ async function main(): Promise<void> {
   await mongoose.connection.collection("accounts").insertOne({ subject: "user:bench", plan: "pro", tenantCount: 1 });
   await mongoose.disconnect();
 
-  // The Node servers (the plain ceiling, the same with the edge's headers, one edge per log sample rate) are started
-  // afresh for every round: one process can run several percent faster or slower than another of the same code for
-  // its whole life on this VM (where its JIT and memory land), so a round's ratio is a draw, and the median over rounds
-  // is taken over that many draws of each rather than over one.
-
   let nginxServer: Server | undefined;
   const nginx = nginxBinary();
   if (nginx) {
@@ -442,6 +437,10 @@ http {
   const ms = (n: number) => (n < 10 ? n.toFixed(1) : String(Math.round(n)));
   const samples = combos.map(() => new Map<string, Sample[]>());
   let servers: Server[] = [];
+  // The Node servers (the plain ceiling, the same with the edge's headers, one edge per log sample rate) are started
+  // afresh for every round: one process can run several percent faster or slower than another of the same code for
+  // its whole life on this VM (where its JIT and memory land), so a round's ratio is a draw, and the median over rounds
+  // is taken over that many draws of each rather than over one. nginx (no JIT) runs throughout.
   // Side by side: the plain server and an edge loaded at once on the same core (each with half the connections), so
   // that whatever the VM does in those seconds falls on both alike (10 KB hits, every round).
   const sideBySideSize = process.env.BENCH_ONLY_STEADY ? undefined : SIZES.find((s) => s.name === "10 KB");
