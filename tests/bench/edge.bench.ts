@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import mongoose from "mongoose";
-import { EDGE_NODE_FLAGS, EMBEDDED_STORE_NICENESS } from "../../edge/node-flags.ts";
+import { EMBEDDED_STORE_NICENESS, edgeProcessArgs } from "../../edge/node-flags.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -284,9 +284,9 @@ async function nodeServers({ tmp, mongodbUri, storePid }: { tmp: string; mongodb
   // One edge process per log sample rate, all on the same store (each is idle while another is measured).
   for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
     const edgePort = await freePort();
-    // The edge's own flags, as the launcher starts it; BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") adds to them.
-    const nodeArgs = [...EDGE_NODE_FLAGS, ...(process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean)];
-    const edge = spawn(...onServerCore(process.execPath, [...nodeArgs, "--import", "tsx", "edge/main.ts"]), {
+    // The edge process as the launcher starts it (edgeProcessArgs); BENCH_EDGE_NODE_ARGS (e.g. "--cpu-prof") adds flags.
+    const extra = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const edge = spawn(...onServerCore(process.execPath, [...extra, ...edgeProcessArgs("edge/main.ts", false)]), {
       cwd: root,
       env: {
         ...process.env,
