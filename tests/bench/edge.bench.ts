@@ -434,7 +434,8 @@ http {
   ];
   const lines: string[] = [];
   const lateness: Array<{ p50: number; p99: number }> = [];
-  const ms = (n: number) => (n < 10 ? n.toFixed(1) : String(Math.round(n)));
+  // (Two decimals under 1 ms: an open-loop median is a few hundredths of a millisecond.)
+  const ms = (n: number) => (n < 1 ? n.toFixed(2) : n < 10 ? n.toFixed(1) : String(Math.round(n)));
   const samples = combos.map(() => new Map<string, Sample[]>());
   let servers: Server[] = [];
   // The Node servers (the plain ceiling, the same with the edge's headers, one edge per log sample rate) are started
