@@ -30,6 +30,8 @@ const SIZES = [
   { name: "1 MB", path: "/large.png", bytes: 1024 * 1024 },
 ].filter((s) => !process.env.BENCH_SIZES || process.env.BENCH_SIZES.split(",").includes(s.name.replace(" ", "")));
 const children: ChildProcess[] = [];
+/** The plain node:http ceiling's name in the tables. */
+const PLAIN = "plain node:http";
 const SAME_HEADERS = "plain node:http, the edge's headers";
 
 const bodies = new Map(SIZES.map((s) => [s.path, Buffer.alloc(s.bytes, 7)]));
@@ -227,14 +229,16 @@ async function sample(server: Server, { size, connections, rate }: Combo): Promi
   };
 }
 
+/** The connections each server gets when two are loaded side by side: half the usual. */
+const SIDE_BY_SIDE_CONNECTIONS = Math.max(1, Math.floor(CONNECTIONS / 2));
+
 /**
- * The edge's req/s over the plain server's with both loaded at once on the server core, each by its own wrk with half
- * the connections (after 2 s of warm-up): the scheduler gives each half the core, so the ratio is that of their CPU
- * per request, measured over the same seconds of the VM.
+ * The edge's req/s over the plain server's with both loaded at once on the server core, each by its own wrk with
+ * SIDE_BY_SIDE_CONNECTIONS (after 2 s of warm-up): the scheduler gives each half the core, so the ratio is that of
+ * their CPU per request, measured over the same seconds of the VM.
  */
-async function sideBySide(plain: Server, edge: Server, size: (typeof SIZES)[number], connections: number): Promise<{ rps: number; cpu: number }> {
-  const half = Math.max(1, Math.floor(connections / 2));
-  const load = (server: Server, seconds: number) => closedLoad(`${server.base}${size.path}`, server.host, half, seconds);
+async function sideBySide(plain: Server, edge: Server, size: (typeof SIZES)[number]): Promise<{ rps: number; cpu: number }> {
+  const load = (server: Server, seconds: number) => closedLoad(`${server.base}${size.path}`, server.host, SIDE_BY_SIDE_CONNECTIONS, seconds);
   await Promise.all([load(plain, 2), load(edge, 2)]);
   const cpu = () => [cpuSeconds(plain.pid), cpuSeconds(edge.pid) + cpuSeconds(edge.storePid)];
   const before = cpu();
@@ -279,7 +283,7 @@ async function nodeServers({ tmp, mongodbUri, storePid }: { tmp: string; mongodb
     }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
   const plain = await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
   started.push(plain.child);
-  servers.push({ name: "plain node:http", base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1", pid: plain.pid });
+  servers.push({ name: PLAIN, base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1", pid: plain.pid });
 
   // One edge process per log sample rate, all on the same store (each is idle while another is measured).
   for (const rate of (process.env.BENCH_LOG_SAMPLE_RATES ?? "1,0.01").split(",")) {
@@ -462,9 +466,10 @@ http {
       console.error(`${size.name} at ${connections} connections${rate ? ` and ${rate} req/s` : ""}: round ${round + 1} of ${ROUNDS} done`);
     }
     if (sideBySideSize) {
-      const [plain, ...others] = node.servers.filter((sv) => sv.name === "plain node:http" || sv.storePid !== undefined);
-      for (const edge of others) {
-        const got = await sideBySide(plain, edge, sideBySideSize, CONNECTIONS);
+      const plain = node.servers.find((sv) => sv.name === PLAIN) as Server;
+      // (The edges are the servers with a store.)
+      for (const edge of node.servers.filter((sv) => sv.storePid !== undefined)) {
+        const got = await sideBySide(plain, edge, sideBySideSize);
         sideBySideRatios.set(edge.name, [...(sideBySideRatios.get(edge.name) ?? []), got]);
         console.error(`  side by side: ${edge.name} at ${(got.rps * 100).toFixed(1)}% of the plain server's req/s, ${(got.cpu * 100).toFixed(1)}% by CPU`);
       }
@@ -474,7 +479,7 @@ http {
   for (const [c, combo] of combos.entries()) {
     const { size, connections, rate } = combo;
     for (const got of samples[c].values()) for (const g of got) if (g.lateP99 !== undefined) lateness.push({ p50: g.lateP50 ?? 0, p99: g.lateP99 });
-    const plain = samples[c].get("plain node:http") ?? [];
+    const plain = samples[c].get(PLAIN) ?? [];
     const plainSame = samples[c].get(SAME_HEADERS) ?? [];
     for (const server of servers) {
       const got = samples[c].get(server.name) ?? [];
@@ -503,10 +508,10 @@ http {
   console.log("| server | asset | connections | offered req/s | req/s | vs plain | vs plain, the edge's headers | p50 ms | p99 ms | CPU µs/req (+ store) | vs plain by CPU | load generator's core | MB/s | errors |");
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const line of lines) console.log(line);
-  if (sideBySideRatios.size) {
+  if (sideBySideSize && sideBySideRatios.size) {
     console.log(
-      `\nSide by side: the plain server and an edge loaded at the same time on core 0 for ${DURATION} s, ` +
-        `${Math.floor(CONNECTIONS / 2)} connections each (10 KB hits), once per round. Each gets half the core, so the edge's ` +
+      `\nSide by side: the plain server and an edge loaded at the same time ${PIN ? "on core 0" : "(not pinned)"} for ${DURATION} s, ` +
+        `${SIDE_BY_SIDE_CONNECTIONS} connections each (${sideBySideSize.name} hits), once per round. Each gets half the core, so the edge's ` +
         `req/s over the plain server's is the plain server's CPU per request over the edge's, whatever the VM does in those ` +
         `seconds; "by CPU" counts the store's CPU as the edge's (the store and the database thread run at a lower priority ` +
         `and take their share from both):\n`,
