@@ -248,6 +248,7 @@ function applyStep(next: Doc, op: string, path: string, value: unknown, opts: Ap
     }
     modifier = { $set: { [path]: result } };
   } else {
+    if (applyPlain(next, op, path, value)) return;
     modifier = { [op]: { [path]: value } };
   }
   // mingo applies a step only when the document still matches the condition it is given, so the query goes
@@ -258,6 +259,35 @@ function applyStep(next: Doc, op: string, path: string, value: unknown, opts: Ap
   } catch (err) {
     throw asCommandError(err);
   }
+}
+
+/**
+ * `$set` and `$inc` of a number on a path through embedded documents only (no array, positional `$` or numeric name
+ * on the way; missing documents created), applied directly: the same result as mingo's operators, which rebuild
+ * their operator tables on every call (~0.1 ms a step). False, and `next` untouched, for anything else.
+ */
+export function applyPlain(next: Doc, op: string, path: string, value: unknown): boolean {
+  if (op !== "$set" && !(op === "$inc" && typeof value === "number" && !Number.isNaN(value))) return false;
+  const parts = path.split(".");
+  for (const part of parts) if (part === "" || part.includes("$") || /^\d+$/.test(part) || part === "__proto__") return false;
+  let cur: Doc = next;
+  let i = 0;
+  for (; i < parts.length - 1; i++) {
+    if (!Object.hasOwn(cur, parts[i])) break;
+    const inner = cur[parts[i]];
+    if (!isDocument(inner) || Object.getPrototypeOf(inner) !== Object.prototype) return false;
+    cur = inner;
+  }
+  const leaf = parts[parts.length - 1];
+  const current = i === parts.length - 1 && Object.hasOwn(cur, leaf) ? cur[leaf] : undefined;
+  if (op === "$inc" && current !== undefined && (typeof current !== "number" || Number.isNaN(current))) return false;
+  for (; i < parts.length - 1; i++) {
+    const created: Doc = {};
+    cur[parts[i]] = created;
+    cur = created;
+  }
+  cur[leaf] = op === "$inc" ? ((current as number | undefined) || 0) + (value as number) : cloneDeep(value);
+  return true;
 }
 
 /** Every `$[id]` needs an array filter and every array filter must be used, or the statement fails. */
