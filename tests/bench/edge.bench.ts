@@ -179,9 +179,10 @@ async function wrkLoad(wrk: string, url: string, host: string, connections: numb
     child.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}:\n${text}`))));
   });
   const ms = (label: string) => {
-    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)$`, "m").exec(out);
+    // (wrk pads a value in seconds or minutes with a trailing space: "1.04s ", "1.50m ".)
+    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
     if (!m) throw new Error(`wrk: no ${label} in\n${out}`);
-    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]];
+    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[m[2]];
   };
   const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
   const requests = number(/(\d+) requests in/);
