@@ -35,11 +35,14 @@ export class ResponseCache {
     return this.entries.size;
   }
 
-  /** The fresh entry for a key (and marks it recently used), or undefined. */
-  get(key: string, now = Date.now()): CachedResponse | undefined {
+  /**
+   * The fresh entry for a key (and marks it recently used), or undefined. `maxAgeMs` is the time to live set now: an
+   * entry stored under a longer one is not served past it (a lowered TTL applies to what is already cached).
+   */
+  get(key: string, now = Date.now(), maxAgeMs = Number.POSITIVE_INFINITY): CachedResponse | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= now) {
+    if (entry.expiresAt <= now || (entry.storedAt ?? now) + maxAgeMs <= now) {
       this.delete(key);
       return undefined;
     }

@@ -447,7 +447,7 @@ function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTar
 function serveAsset(c: Ctx, target: AssetTarget | null, allowed: TypeCheck): Outcome | Promise<Outcome> {
   if (!target) return refuse(c.res, 404, "Not found.\n");
   const asked = c.head ? undefined : c.req.headers.range;
-  const hit = c.d.cache.get(target.key, c.now);
+  const hit = c.d.cache.get(target.key, c.now, c.doc.cacheTTL * 1000);
   if (hit) return sendEntry(c, hit, "HIT", allowed, asked);
   return serveAssetMiss(c, target, allowed, asked);
 }
@@ -526,11 +526,12 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   // A body is kept as rewritten: its key holds the prefixes it was rewritten with (a changed provider setting or edge
   // address is another entry).
   const key = `p ${doc._id} ${doc.cacheVersions?.api ?? 1} ${doc.apiAuthMode} ${doc.apiTokenHeader} ${tokenStamp} ${prefixes?.key ?? "-"} ${url}`;
-  const hit = d.cache.get(key, c.now);
+  const ttl = doc.apiCacheTTL ?? 60;
+  const hit = d.cache.get(key, c.now, ttl * 1000);
   // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
   if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
   const fetched = await fetchShared(c, key, (store) =>
-    fetchFromOrigin(d, url, headers, store ? key : null, store ? (doc.apiCacheTTL ?? 60) : 0, rewrite, token),
+    fetchFromOrigin(d, url, headers, store ? key : null, store ? ttl : 0, rewrite, token),
   );
   return sendFetched(c, fetched, "MISS", anyType);
 }

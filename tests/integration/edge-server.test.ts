@@ -779,6 +779,45 @@ describe("time to live", () => {
       vi.useRealTimers();
     }
   });
+  it("holds what is already cached to a lowered TTL, and serves it as long as the TTL it was stored under when raised", async () => {
+    await Tenant.updateOne({ _id: acmeId }, { $set: { apiCacheTTL: 3_600 } });
+    await sleep(CONFIG_SETTLES_MS);
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    try {
+      const at = (seconds: number) => vi.setSystemTime(start + seconds * 1000);
+      const both = async () => [(await get("/img.png?ttl=2")).headers["x-cache"], (await get("/~api/entries?ttl=2")).headers["x-cache"]];
+      const fetched = () => [origin.seen.filter((r) => r.url === "/media/img.png?ttl=2").length, origin.seen.filter((r) => r.url === "/api/entries?ttl=2").length];
+      const before = fetched();
+      expect(await both()).toEqual(["MISS", "MISS"]);
+      at(100);
+      expect(await both()).toEqual(["HIT", "HIT"]);
+      // Lowered to 60 s: the entries stored 100 s ago are past it, the new ones kept for 60 s. (The edge's clock for
+      // tenant configs is the real one: the change is seen a second later.)
+      await Tenant.updateOne({ _id: acmeId }, { $set: { cacheTTL: 60, apiCacheTTL: 60 } });
+      await sleep(CONFIG_SETTLES_MS);
+      at(102);
+      expect(await both()).toEqual(["MISS", "MISS"]);
+      at(161);
+      expect(await both()).toEqual(["HIT", "HIT"]);
+      at(162.5);
+      expect(await both()).toEqual(["MISS", "MISS"]);
+      // Raised again: an entry stored under 60 s is not kept past it (its TTL is the one it was stored under).
+      await Tenant.updateOne({ _id: acmeId }, { $set: { cacheTTL: 3_600, apiCacheTTL: 3_600 } });
+      await sleep(CONFIG_SETTLES_MS);
+      at(164);
+      expect(await both()).toEqual(["HIT", "HIT"]);
+      at(223);
+      expect(await both()).toEqual(["MISS", "MISS"]);
+      at(1_000);
+      expect(await both()).toEqual(["HIT", "HIT"]);
+      expect(fetched().map((n, i) => n - before[i])).toEqual([4, 4]);
+    } finally {
+      vi.useRealTimers();
+      await Tenant.updateOne({ _id: acmeId }, { $set: { cacheTTL: 3_600, apiCacheTTL: 30 } });
+      await sleep(CONFIG_SETTLES_MS);
+    }
+  });
 });
 
 describe("the API proxy", () => {
