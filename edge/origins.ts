@@ -77,17 +77,20 @@ export function assetOrigin(t: EdgeTenant, path: string, query: URLSearchParams)
   }
 }
 
-/** MIME types an extension in allowedTypes stands for. */
+/** JPEG under its registered type and the names origins still label it with (S3 uploads, old browsers' uploads). */
+const JPEG = ["image/jpeg", "image/jpg", "image/pjpeg"];
+
+/** MIME types an extension in allowedTypes stands for (with the unregistered aliases origins commonly send). */
 const TYPES_OF: Record<string, string[]> = {
-  jpg: ["image/jpeg"],
-  jpeg: ["image/jpeg"],
-  png: ["image/png"],
+  jpg: JPEG,
+  jpeg: JPEG,
+  png: ["image/png", "image/x-png"],
   gif: ["image/gif"],
   webp: ["image/webp"],
   avif: ["image/avif"],
   svg: ["image/svg+xml"],
   ico: ["image/x-icon", "image/vnd.microsoft.icon"],
-  bmp: ["image/bmp"],
+  bmp: ["image/bmp", "image/x-ms-bmp"],
   tif: ["image/tiff"],
   tiff: ["image/tiff"],
   heic: ["image/heic"],
@@ -96,8 +99,8 @@ const TYPES_OF: Record<string, string[]> = {
   m4v: ["video/x-m4v", "video/mp4"],
   webm: ["video/webm"],
   mov: ["video/quicktime"],
-  mp3: ["audio/mpeg"],
-  wav: ["audio/wav", "audio/x-wav"],
+  mp3: ["audio/mpeg", "audio/mp3"],
+  wav: ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"],
   json: ["application/json"],
   txt: ["text/plain"],
   csv: ["text/csv"],
@@ -105,8 +108,8 @@ const TYPES_OF: Record<string, string[]> = {
   woff2: ["font/woff2"],
   ttf: ["font/ttf"],
   otf: ["font/otf"],
-  zip: ["application/zip"],
-  gz: ["application/gzip"],
+  zip: ["application/zip", "application/x-zip-compressed"],
+  gz: ["application/gzip", "application/x-gzip"],
   jxl: ["image/jxl"],
   ogg: ["audio/ogg", "video/ogg", "application/ogg"],
   oga: ["audio/ogg"],

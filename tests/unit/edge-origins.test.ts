@@ -70,6 +70,22 @@ describe("typeAllowed", () => {
     expect(typeAllowed([], "image/png", "/a.png")).toBe(true);
   });
 
+  it("admits the unregistered names origins commonly label a listed type with, and nothing more", () => {
+    // S3 and many upload pipelines store JPEGs as image/jpg; old uploads carry image/pjpeg and image/x-png.
+    for (const type of ["image/jpg", "image/pjpeg", "IMAGE/JPG; charset=binary"]) {
+      expect(typeAllowed(null, type, "/photo.jpg"), type).toBe(true);
+      expect(typeAllowed(["jpeg"], type, "/photo"), type).toBe(true);
+      expect(typeAllowed(["png"], type, "/photo.png"), type).toBe(false);
+    }
+    expect(typeAllowed(["png"], "image/x-png", "/a.png")).toBe(true);
+    expect(typeAllowed(["mp3"], "audio/mp3", "/a.mp3")).toBe(true);
+    expect(typeAllowed(["wav"], "audio/wave", "/a.wav")).toBe(true);
+    expect(typeAllowed(["zip"], "application/x-zip-compressed", "/a.zip")).toBe(true);
+    expect(typeAllowed(["gz"], "application/x-gzip", "/a.gz")).toBe(true);
+    expect(typeAllowed(["bmp"], "image/x-ms-bmp", "/a.bmp")).toBe(true);
+    expect(typeAllowed(["jpg"], "image/x-png", "/a.jpg")).toBe(false);
+  });
+
   it("admits listed extensions beyond the images and video, and an extension it has no types for by the path, never as a page or script", () => {
     const docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
     expect(typeAllowed(["docx"], docx, "/report.docx")).toBe(true);
