@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import mongoose from "mongoose";
 import type { TenantDoc } from "#models/tenant.ts";
-import { type Plan, resolvePlan } from "#app/server/billing.server.ts";
+import { type Plan, planWithoutSession } from "#app/server/billing.server.ts";
 import { type BatchWriter, recordBatch, UsageBatch, type UsageBatchData } from "#app/server/traffic.server.ts";
 import { monthToDate } from "#app/server/usage.server.ts";
 import { type EdgeTenantConfig, loadTenantConfig } from "./tenants.ts";
@@ -29,7 +29,7 @@ export interface EdgeDatabase {
 
 /** Reads a subject's plan and month-to-date usage (on whichever thread calls it). */
 export async function subjectUsage(billingSubject: string, now: Date): Promise<SubjectUsage> {
-  const [plan, used] = await Promise.all([resolvePlan(billingSubject, null), monthToDate(billingSubject, now)]);
+  const [plan, used] = await Promise.all([planWithoutSession(billingSubject), monthToDate(billingSubject, now)]);
   return { plan, requests: used.requests, bytes: used.bandwidthBytes };
 }
 

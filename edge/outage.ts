@@ -68,9 +68,15 @@ export class OutageWatch {
   }
 }
 
+/**
+ * The time since `at` (epoch ms) at `now`, or `whenBehind` when the clock reads earlier than `at`: a wall clock stepped
+ * back (by NTP, or by hand) must not keep an answer, or hold off a retry, for as long as the step.
+ */
+export const elapsed = (now: number, at: number, whenBehind: number): number => (now >= at ? now - at : whenBehind);
+
 /** Whether a kept answer is due a background reload: from half its age, or a second after a failed reload. */
 export function reloadDue(age: number, maxAgeMs: number, answer: Reloaded, now: number): boolean {
-  return answer.failedAt === null ? age >= maxAgeMs / 2 : now - answer.failedAt >= OUTAGE.retryMs;
+  return answer.failedAt === null ? age >= maxAgeMs / 2 : elapsed(now, answer.failedAt, OUTAGE.retryMs) >= OUTAGE.retryMs;
 }
 
 /** `promise`, or a rejection naming `what` once `ms` have passed without it settling. */

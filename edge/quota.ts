@@ -5,7 +5,7 @@ import { resolvePeriod } from "#app/schemas/period.ts";
 import { PLANS, type Plan } from "#app/server/billing.server.ts";
 import { Coalescer } from "./cache.ts";
 import { type SubjectUsage, subjectUsage } from "./database.ts";
-import { OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
+import { elapsed, OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
 import type { Usage, UsageRecorder } from "./usage.ts";
 
 export interface QuotaRefusal {
@@ -70,7 +70,8 @@ export class QuotaGate {
     const have = this.stored.get(billingSubject);
     if (!have) return undefined;
     const nowMs = this.now();
-    const age = nowMs - have.at;
+    // (Behind the time it was read at, the clock was stepped back: the answer counts as just expired.)
+    const age = elapsed(nowMs, have.at, this.maxAgeMs);
     // As the tenant directory does: reloaded ahead from half its age, so under steady traffic no request waits for
     // the database; past its age used only while the database is known not to answer (decision 012).
     if (age >= this.maxAgeMs && !this.outage.servesPastAge(age)) return undefined;
@@ -113,12 +114,12 @@ export class QuotaGate {
 
   private async storedFor(subject: string, now: Date, month: number): Promise<Stored> {
     const have = this.stored.get(subject);
-    if (have && have.month === month && now.getTime() - have.at < this.maxAgeMs) return have;
+    if (have && have.month === month && elapsed(now.getTime(), have.at, this.maxAgeMs) < this.maxAgeMs) return have;
     try {
       return await this.reload(subject, now, month);
     } catch (err) {
       // The database did not answer: the last usage read this month, while it is not too old.
-      if (have && have.month === month && this.outage.mayStandIn(now.getTime() - have.at)) return have;
+      if (have && have.month === month && this.outage.mayStandIn(elapsed(now.getTime(), have.at, this.maxAgeMs))) return have;
       throw err;
     }
   }

@@ -8,7 +8,7 @@ import { connectDb } from "#app/server/db.server.ts";
 import { Domain } from "#models/domain.ts";
 import { Tenant, type TenantDoc } from "#models/tenant.ts";
 import { Coalescer } from "./cache.ts";
-import { OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
+import { elapsed, OutageWatch, type Reloaded, reloadDue } from "./outage.ts";
 
 export interface EdgeTenantConfig {
   doc: TenantDoc;
@@ -71,7 +71,8 @@ export class TenantDirectory {
     const cached = this.entries.get(where.key);
     if (!cached) return undefined;
     const now = this.now();
-    const age = now - cached.at;
+    // (Behind the time it was loaded at, the clock was stepped back: the answer counts as just expired.)
+    const age = elapsed(now, cached.at, this.maxAgeMs);
     // Past its age an answer is served only while the database is known not to answer (decision 012): an outage does
     // not take the tenant down, and nothing can change a tenant meanwhile (the control plane writes to the same
     // database). Otherwise the request waits for the load.
@@ -117,12 +118,12 @@ export class TenantDirectory {
 
   private async lookup(key: string): Promise<EdgeTenantConfig | null> {
     const cached = this.entries.get(key);
-    if (cached && this.now() - cached.at < this.maxAgeMs) return cached.value;
+    if (cached && elapsed(this.now(), cached.at, this.maxAgeMs) < this.maxAgeMs) return cached.value;
     try {
       return await this.reload(key);
     } catch (err) {
       // The database did not answer: the last answer, while it is not too old (see resolveKept).
-      if (cached && this.outage.mayStandIn(this.now() - cached.at)) return cached.value;
+      if (cached && this.outage.mayStandIn(elapsed(this.now(), cached.at, this.maxAgeMs))) return cached.value;
       throw new TenantLookupFailed(key, err);
     }
   }

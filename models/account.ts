@@ -8,6 +8,8 @@ const accountSchema = new Schema(
     subject: { type: String, required: true },
     /** Set by an operator (or billing); a session's `metadata.plan` claim takes precedence. */
     plan: { type: String, enum: ["free", "pro", null], default: null },
+    /** The plan the subject's signed-in requests last claimed (null: none), kept for the edge, which sees no session. */
+    claimedPlan: { type: String, enum: ["free", "pro", null], default: null },
     tenantCount: { type: Number, default: 0, min: 0 },
   },
   { timestamps: true, collection: "accounts" },

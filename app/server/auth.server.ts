@@ -2,7 +2,7 @@
 // mode, a signed local session cookie in local mode; and which tenants a caller may touch.
 import { getAuth } from "@clerk/remix/ssr.server";
 import { type LoaderFunctionArgs, createCookieSessionStorage, redirect } from "@remix-run/node";
-import { type Plan, billingSubjectOf, isPlan } from "./billing.server";
+import { type Plan, billingSubjectOf, isPlan, recordClaimedPlan } from "./billing.server";
 import { env } from "./env.server";
 import { ApiError } from "./http.server";
 
@@ -30,8 +30,19 @@ export const localSessions = createCookieSessionStorage<{ userId: string; orgId?
   },
 });
 
-function caller(userId: string, orgId: string | null, orgRole: string | null, plan: unknown): Caller {
-  return { userId, orgId, orgRole, claimedPlan: isPlan(plan) ? plan : null, billingSubject: billingSubjectOf(userId, orgId) };
+/**
+ * The caller a session names, once the plan it claims is kept for its billing subject (the edge applies the same plan
+ * to the subject's traffic without a session; see `recordClaimedPlan`).
+ */
+async function caller(userId: string, orgId: string | null, orgRole: string | null, plan: unknown): Promise<Caller> {
+  const who = { userId, orgId, orgRole, claimedPlan: isPlan(plan) ? plan : null, billingSubject: billingSubjectOf(userId, orgId) };
+  try {
+    await recordClaimedPlan(who.billingSubject, who.claimedPlan);
+  } catch (err) {
+    // Not a reason to fail the request (the database is needed for little else on some pages): the next one retries.
+    console.warn(`auth: the plan claimed for ${who.billingSubject} was not recorded: ${(err as Error).message}`);
+  }
+  return who;
 }
 
 /**

@@ -2,6 +2,7 @@
 // subject's Account so that concurrent creates never exceed the plan.
 import { Account } from "#models/account.ts";
 import { Tenant } from "#models/tenant.ts";
+import { connectDb } from "./db.server";
 
 export const PLAN_NAMES = ["free", "pro"] as const;
 export type Plan = (typeof PLAN_NAMES)[number];
@@ -33,6 +34,38 @@ export async function resolvePlan(subject: string, claimedPlan: Plan | null): Pr
   if (claimedPlan) return claimedPlan;
   const account = await Account.findOne({ subject }, { plan: 1 }).lean();
   return isPlan(account?.plan) ? account.plan : "free";
+}
+
+/**
+ * The plan of a subject when no session is at hand (the edge's quotas): the claim its signed-in requests last made,
+ * as `recordClaimedPlan` kept it, else its Account's plan, else free — the order `resolvePlan` follows (decision 020).
+ */
+export async function planWithoutSession(subject: string): Promise<Plan> {
+  const account = await Account.findOne({ subject }, { plan: 1, claimedPlan: 1 }).lean();
+  if (isPlan(account?.claimedPlan)) return account.claimedPlan;
+  return isPlan(account?.plan) ? account.plan : "free";
+}
+
+/**
+ * Keeps the plan a signed-in request claims for its billing subject (null: it claims none) on the subject's Account,
+ * for `planWithoutSession` (an Account is made for it when there is none). An unchanged claim writes nothing; the
+ * Account's `updatedAt` is left alone (it dates tenant-slot changes, see `healCount`).
+ */
+export async function recordClaimedPlan(subject: string, claimedPlan: Plan | null): Promise<void> {
+  await connectDb();
+  const account = await Account.findOne({ subject }, { claimedPlan: 1 }).lean();
+  if ((account?.claimedPlan ?? null) === claimedPlan) return;
+  const write = (upsert: boolean) => {
+    const made = new Date();
+    return Account.updateOne({ subject }, { $set: { claimedPlan }, $setOnInsert: { createdAt: made, updatedAt: made } }, { upsert, timestamps: false });
+  };
+  try {
+    await write(true);
+  } catch (err) {
+    // Another request made the Account meanwhile (the unique index on subject): the claim is set on it.
+    if ((err as { code?: number }).code !== 11000) throw err;
+    await write(false);
+  }
 }
 
 const STALE_RESERVATION_MS = 60_000;

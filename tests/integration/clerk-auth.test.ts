@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as home from "#app/routes/_index.tsx";
 import * as tenantRoute from "#app/routes/api.tenants.$slug.ts";
 import * as tenantsRoute from "#app/routes/api.tenants.ts";
+import { planWithoutSession } from "#app/server/billing.server.ts";
 import { env } from "#app/server/env.server.ts";
 import { Account } from "#models/account.ts";
 import {
@@ -269,6 +270,30 @@ describe("the plan from the metadata.plan claim", () => {
       expect(res).toMatchObject({ status: 201, ...JSON_API });
       expect(res.body).toEqual(created(slug));
     }
+  });
+
+  it("keeps the claim on the subject's Account, where the edge reads the plan without a session, and lets go of it with the claim", async () => {
+    const subject = "user:user_clerk_edge_plan";
+    const account = () => Account.findOne({ subject }, { _id: 0, subject: 1, plan: 1, claimedPlan: 1, tenantCount: 1, updatedAt: 1 }).lean();
+    expect(await planWithoutSession(subject)).toBe("free");
+    // Requests at once, with no Account yet: one is made (the unique index), holding the claim.
+    const pro = mintSessionToken({ userId: "user_clerk_edge_plan", plan: "pro" });
+    const lists = await Promise.all(Array.from({ length: 8 }, () => listAs(pro)));
+    expect(lists.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(await Account.countDocuments({ subject })).toBe(1);
+    const made = await account();
+    expect(made).toEqual({ subject, plan: null, claimedPlan: "pro", tenantCount: 0, updatedAt: expect.any(Date) });
+    expect(await planWithoutSession(subject)).toBe("pro");
+    // The claim gone: the Account's own plan (an operator's) applies, and the claim's record never dates the Account.
+    await Account.updateOne({ subject }, { $set: { plan: "pro" } }, { timestamps: false });
+    expect((await listAs(mintSessionToken({ userId: "user_clerk_edge_plan" }))).status).toBe(200);
+    expect(await account()).toEqual({ ...made, plan: "pro", claimedPlan: null });
+    expect(await planWithoutSession(subject)).toBe("pro");
+    await Account.updateOne({ subject }, { $set: { plan: null } }, { timestamps: false });
+    expect(await planWithoutSession(subject)).toBe("free");
+    // A session without a claim and without an Account makes none.
+    expect((await listAs(mintSessionToken({ userId: "user_clerk_edge_plan_none" }))).status).toBe(200);
+    expect(await Account.findOne({ subject: "user:user_clerk_edge_plan_none" }).lean()).toBeNull();
   });
 
   it("bills the active organization: two free users in one organization share its single tenant slot", async () => {

@@ -2,12 +2,14 @@
 // month (UTC), counting what the edge has not written yet; pro keeps serving; last month does not count.
 import { Types } from "mongoose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { requireApiCaller } from "#app/server/auth.server.ts";
 import { recordBatch } from "#app/server/traffic.server.ts";
 import { OutageWatch, type Reloaded } from "#edge/outage.ts";
 import { QuotaGate } from "#edge/quota.ts";
 import { UsageRecorder } from "#edge/usage.ts";
 import { Account } from "#models/account.ts";
 import { DailyUsage } from "#models/daily-usage.ts";
+import { localCookie } from "#tests/fixtures/auth.ts";
 import { resetDb } from "#tests/fixtures/db.ts";
 
 beforeEach(resetDb);
@@ -73,6 +75,31 @@ describe("QuotaGate", () => {
     expect(await gate.check("user:late")).toBeNull();
     clock += 5_000;
     expect((await gate.check("user:late"))?.retryAfter).toBe(36 * 3600 - 5);
+  });
+
+  it("reads the database again when the clock is stepped back behind its last read", async () => {
+    let clock = now.getTime();
+    const gate = new QuotaGate(new UsageRecorder(), 5_000, () => clock);
+    expect(await gate.check("user:stepped")).toBeNull();
+    await usage("user:stepped", "2026-11-29", 500_000, 0);
+    clock -= 3_600_000;
+    expect(gate.checkKept("user:stepped")).toBeUndefined();
+    expect((await gate.check("user:stepped"))?.retryAfter).toBe(37 * 3600);
+  });
+
+  it("applies the plan the subject's signed-in requests claim, as the dashboard does, with no session at hand", async () => {
+    await usage("user:claims", "2026-11-02", 600_000, 1_000);
+    const signedIn = async (plan: "free" | "pro") => {
+      const request = new Request("http://app.localhost/api/tenants", { headers: { Cookie: await localCookie({ userId: "claims", plan }) } });
+      return requireApiCaller({ request, context: {}, params: {} });
+    };
+    const gate = () => new QuotaGate(new UsageRecorder(), 5_000, () => now.getTime());
+    // No Account and no claim seen: free, over its quota.
+    expect((await gate().check("user:claims"))?.message).toMatch(/^Monthly requests quota of the free plan/);
+    expect((await signedIn("pro")).claimedPlan).toBe("pro");
+    expect(await gate().check("user:claims")).toBeNull();
+    await signedIn("free");
+    expect((await gate().check("user:claims"))?.message).toMatch(/^Monthly requests quota of the free plan/);
   });
 
   it("reloads a subject's usage in the background from half the cache age, answering at once meanwhile", async () => {

@@ -96,6 +96,23 @@ describe("TenantDirectory", () => {
     expect(await dir.resolve("cdn.acme.example", "/")).toBeNull();
   });
 
+  it("takes an answer as expired when the clock is stepped back behind the time it was loaded at", async () => {
+    let clock = 3_000_000;
+    const dir = new TenantDirectory("localhost", 1_000, () => clock);
+    const version = async () => (await dir.resolve("globex.localhost", "/"))?.tenant.doc.cacheVersions?.assets as number;
+    const before = await version();
+    expect(dir.resolveKept("globex.localhost", "/")?.tenant.doc.slug).toBe("globex");
+    await Tenant.updateOne({ slug: "globex" }, { $inc: { "cacheVersions.assets": 1 } });
+    // An hour back: not a kept answer for another hour, but one to load again now.
+    clock -= 3_600_000;
+    expect(dir.resolveKept("globex.localhost", "/")).toBeUndefined();
+    expect(await version()).toBe(before + 1);
+    // Dated from that load: fresh for a second of the clock as it now reads.
+    await Tenant.updateOne({ slug: "globex" }, { $inc: { "cacheVersions.assets": 1 } });
+    clock += 999;
+    expect(dir.resolveKept("globex.localhost", "/")?.tenant.doc.cacheVersions?.assets).toBe(before + 1);
+  });
+
   it("reloads an answer in the background once it is half a second old, so steady traffic never waits for it", async () => {
     let clock = 2_000_000;
     const dir = new TenantDirectory("localhost", 1_000, () => clock);
