@@ -46,26 +46,39 @@ export async function planWithoutSession(subject: string): Promise<Plan> {
   return isPlan(account?.plan) ? account.plan : "free";
 }
 
+/** Claims this process recorded lately, per billing subject: a signed-in request repeating one costs no query. */
+const recordedClaims = new Map<string, { plan: Plan | null; at: number }>();
+/** How long a claim recorded here is taken as still recorded (another process may have recorded another since). */
+const RECORDED_CLAIM_MS = 10_000;
+
 /**
  * Keeps the plan a signed-in request claims for its billing subject (null: it claims none) on the subject's Account,
- * for `planWithoutSession` (an Account is made for it when there is none). An unchanged claim writes nothing; the
- * Account's `updatedAt` is left alone (it dates tenant-slot changes, see `healCount`).
+ * for `planWithoutSession` (an Account is made for it when there is none). An unchanged claim writes nothing, and
+ * one this process recorded in the last 10 s is not even read; the Account's `updatedAt` is left alone (it dates
+ * tenant-slot changes, see `healCount`).
  */
 export async function recordClaimedPlan(subject: string, claimedPlan: Plan | null): Promise<void> {
+  const now = Date.now();
+  const recorded = recordedClaims.get(subject);
+  if (recorded && recorded.plan === claimedPlan && now - recorded.at >= 0 && now - recorded.at < RECORDED_CLAIM_MS) return;
   await connectDb();
   const account = await Account.findOne({ subject }, { claimedPlan: 1 }).lean();
-  if ((account?.claimedPlan ?? null) === claimedPlan) return;
-  const write = (upsert: boolean) => {
-    const made = new Date();
-    return Account.updateOne({ subject }, { $set: { claimedPlan }, $setOnInsert: { createdAt: made, updatedAt: made } }, { upsert, timestamps: false });
-  };
-  try {
-    await write(true);
-  } catch (err) {
-    // Another request made the Account meanwhile (the unique index on subject): the claim is set on it.
-    if ((err as { code?: number }).code !== 11000) throw err;
-    await write(false);
+  if ((account?.claimedPlan ?? null) !== claimedPlan) {
+    const write = (upsert: boolean) => {
+      const made = new Date();
+      return Account.updateOne({ subject }, { $set: { claimedPlan }, $setOnInsert: { createdAt: made, updatedAt: made } }, { upsert, timestamps: false });
+    };
+    try {
+      await write(true);
+    } catch (err) {
+      // Another request made the Account meanwhile (the unique index on subject): the claim is set on it.
+      if ((err as { code?: number }).code !== 11000) throw err;
+      await write(false);
+    }
   }
+  // Subjects come from sessions: the memo is bounded.
+  if (recordedClaims.size >= 10_000) recordedClaims.clear();
+  recordedClaims.set(subject, { plan: claimedPlan, at: now });
 }
 
 const STALE_RESERVATION_MS = 60_000;
