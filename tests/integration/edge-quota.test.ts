@@ -1,8 +1,9 @@
 // Monthly quotas at the edge: a free billing subject past its requests or bandwidth is refused until the 1st of next
 // month (UTC), counting what the edge has not written yet; pro keeps serving; last month does not count.
-import { Types } from "mongoose";
+import mongoose, { Types } from "mongoose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { requireApiCaller } from "#app/server/auth.server.ts";
+import { recordClaimedPlan } from "#app/server/billing.server.ts";
 import { recordBatch } from "#app/server/traffic.server.ts";
 import { OutageWatch, type Reloaded } from "#edge/outage.ts";
 import { QuotaGate } from "#edge/quota.ts";
@@ -100,6 +101,31 @@ describe("QuotaGate", () => {
     expect(await gate().check("user:claims")).toBeNull();
     await signedIn("free");
     expect((await gate().check("user:claims"))?.message).toMatch(/^Monthly requests quota of the free plan/);
+  });
+
+  it("reads a subject's recorded claim again only once 10 s have passed since this process recorded it", async () => {
+    const queries: string[] = [];
+    mongoose.set("debug", (collection: string, method: string) => void queries.push(`${collection}.${method}`));
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    try {
+      await recordClaimedPlan("user:memo", "pro");
+      expect(queries.filter((q) => q.startsWith("accounts."))).toEqual(["accounts.findOne", "accounts.updateOne"]);
+      queries.length = 0;
+      vi.advanceTimersByTime(9_999);
+      await recordClaimedPlan("user:memo", "pro");
+      expect(queries).toEqual([]);
+      // Another claim is recorded at once; the same one again after 10 s is read (and, unchanged, not written).
+      await recordClaimedPlan("user:memo", null);
+      expect(queries).toEqual(["accounts.findOne", "accounts.updateOne"]);
+      queries.length = 0;
+      vi.advanceTimersByTime(10_000);
+      await recordClaimedPlan("user:memo", null);
+      expect(queries).toEqual(["accounts.findOne"]);
+    } finally {
+      vi.useRealTimers();
+      mongoose.set("debug", false);
+    }
+    expect(await Account.findOne({ subject: "user:memo" }, { _id: 0, claimedPlan: 1 }).lean()).toEqual({ claimedPlan: null });
   });
 
   it("reloads a subject's usage in the background from half the cache age, answering at once meanwhile", async () => {
