@@ -53,8 +53,9 @@ export const apiTokenBodySchema = z.strictObject({
     .string({ error: (i) => (i.input === undefined ? "is required" : "must be a string") })
     .min(1, "must not be empty")
     .max(4096, "must be at most 4096 characters")
+    // Unicode's control characters: C0 (CR, LF, NUL…), DEL and C1 (NEL, U+0085, is a line break too).
     // eslint-disable-next-line no-control-regex
-    .refine((t) => !/[\u0000-\u001f\u007f]/.test(t), "must not contain control characters (such as CR or LF)"),
+    .refine((t) => !/[\u0000-\u001f\u007f-\u009f]/.test(t), "must not contain control characters (such as CR or LF)"),
 });
 export const apiTokenSchema = z.object({ ok: z.literal(true), updatedAt: z.iso.datetime() });
 

@@ -8,10 +8,17 @@ export type PeriodName = (typeof NAMED_PERIODS)[number] | `${number}-${number}`;
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const DAY_MS = 86_400_000;
 
+/** The first and last month a period may name: an ISO date string holds its end only up to 9999-12-01. */
+export const FIRST_MONTH = "1970-01";
+export const LAST_MONTH = "9999-11";
+
+/** Whether a value is a month as YYYY-MM within [FIRST_MONTH, LAST_MONTH] (same-width strings compare in order). */
+const isMonth = (v: string) => MONTH.test(v) && v >= FIRST_MONTH && v <= LAST_MONTH;
+
 export const periodNameSchema = z
   .string()
-  .refine((v) => (NAMED_PERIODS as readonly string[]).includes(v) || MONTH.test(v), {
-    message: `must be one of ${NAMED_PERIODS.join(", ")}, or a month as YYYY-MM`,
+  .refine((v) => (NAMED_PERIODS as readonly string[]).includes(v) || isMonth(v), {
+    message: `must be one of ${NAMED_PERIODS.join(", ")}, or a month as YYYY-MM from ${FIRST_MONTH} to ${LAST_MONTH}`,
   })
   .default("current_month");
 
@@ -42,7 +49,7 @@ export function resolvePeriod(name: string, now: Date = new Date()): Period {
       return { name, start: addDays(tomorrow, -Number.parseInt(name, 10)), end: tomorrow };
     default: {
       const match = MONTH.exec(name);
-      if (!match) throw new Error(`not a period: ${name}`);
+      if (!match || !isMonth(name)) throw new Error(`not a period: ${name}`);
       const year = Number(match[1]);
       const month = Number(match[2]) - 1;
       return { name, start: monthStart(year, month), end: monthStart(year, month + 1) };

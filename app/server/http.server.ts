@@ -78,28 +78,36 @@ export function errorResponse(err: ApiError): Response {
 
 /**
  * Reads a JSON body (415 unless application/json, 413 over the limit — 64 KiB unless the endpoint says otherwise —,
- * 400 if malformed) and validates it strictly.
+ * 400 if malformed) and validates it strictly. A request without a body (none sent, or an empty one, whatever its
+ * Content-Type says) is validated as `{}`, so that it is told which fields it lacks.
  */
 export async function readJson<S extends z.ZodType>(
   request: Request,
   schema: S,
   opts: { maxBytes?: number } = {},
 ): Promise<z.infer<S>> {
-  const maxBytes = opts.maxBytes ?? MAX_BODY_BYTES;
-  const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new ApiError("unsupported_media_type", "Request bodies must be application/json");
-  }
+  const text = await bodyText(request, opts.maxBytes ?? MAX_BODY_BYTES);
+  return validate(schema, text === null ? {} : parseJson(text), "Invalid request body");
+}
+
+/** A request's body as text, null when it has none (an empty body is none); 413 over `maxBytes`, 415 unless JSON. */
+async function bodyText(request: Request, maxBytes: number): Promise<string | null> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const text = await readLimited(request, maxBytes);
-  let data: unknown;
+  if (text === "") return null;
+  if (!/^application\/json\s*(;|$)/i.test(request.headers.get("content-type") ?? "")) {
+    throw new ApiError("unsupported_media_type", "Request bodies must be application/json");
+  }
+  return text;
+}
+
+function parseJson(text: string): unknown {
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw invalid("The request body is not valid JSON");
   }
-  return validate(schema, data, "Invalid request body");
 }
 
 /** Validates query parameters (or any data) against a schema, mapping failures to 400 with issues. */
@@ -109,15 +117,10 @@ export function validate<S extends z.ZodType>(schema: S, data: unknown, message 
   return result.data;
 }
 
-/** Whether the client sent a body: a request through a real server that has one says so in its headers. */
-function hasBody(request: Request): boolean {
-  const length = request.headers.get("content-length");
-  return request.headers.has("content-type") || request.headers.has("transfer-encoding") || (length !== null && Number(length) > 0);
-}
-
 /**
- * For endpoints that take their parameters as a JSON body or as the query: the body when the request has one,
- * else the query. Both at once is a 400, so that neither is silently ignored.
+ * For endpoints that take their parameters as a JSON body or as the query: the body when the request has one (an
+ * empty body is none, whatever its Content-Type says: clients that set it on every request send DELETEs so), else
+ * the query. Both at once is a 400, so that neither is silently ignored.
  */
 export async function readJsonOrQuery<B extends z.ZodType, Q extends z.ZodObject>(
   request: Request,
@@ -125,13 +128,14 @@ export async function readJsonOrQuery<B extends z.ZodType, Q extends z.ZodObject
   querySchema: Q,
 ): Promise<z.infer<B> | z.infer<Q>> {
   const query = queryOf(request);
-  if (!hasBody(request)) return validate(querySchema, query, "Invalid query");
+  const text = await bodyText(request, MAX_BODY_BYTES);
+  if (text === null) return validate(querySchema, query, "Invalid query");
   const both = Object.keys(query).filter((k) => k in querySchema.shape);
   if (both.length) {
     throw invalid("Invalid request", both.map((path) => ({ path, message: "must be given in the body or in the query, not both" })));
   }
   validate(querySchema.pick({}), query, "Invalid query");
-  return readJson(request, bodySchema);
+  return validate(bodySchema, parseJson(text), "Invalid request body");
 }
 
 /** The query string as a plain object (the last value wins for repeated keys). */

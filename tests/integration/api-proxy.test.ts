@@ -288,6 +288,14 @@ describe("POST /api/tenants/{slug}/refresh-cache", () => {
     }
   });
 
+  it("answers 400 naming the type for a request without a body, and bumps nothing", async () => {
+    const before = (await valueOf(CACHE)).cacheVersions;
+    for (const opts of [{}, raw(""), raw("", "text/plain")]) {
+      expectReply(await refresh(CACHE, undefined, opts), 400, invalid([{ path: "type", message: "is required" }]));
+    }
+    expect((await valueOf(CACHE)).cacheVersions).toEqual(before);
+  });
+
   it("answers 415 for a body that is not application/json", async () => {
     const before = (await valueOf(CACHE)).cacheVersions;
     expectReply(await refresh(CACHE, undefined, raw("type=all", "application/x-www-form-urlencoded")), 415, UNSUPPORTED);
@@ -597,6 +605,8 @@ describe("PUT /api/tenants/{slug}/api-token", () => {
     ["a header injection", { token: `${TOKEN}\r\nX-Injected: 1` }, [{ path: "token", message: CONTROL }]],
     ["a tab", { token: `Bearer\t${TOKEN}` }, [{ path: "token", message: CONTROL }]],
     ["DEL", { token: `${TOKEN}\u007f` }, [{ path: "token", message: CONTROL }]],
+    ["a NEL (U+0085, a C1 line break)", { token: `${TOKEN}\u0085` }, [{ path: "token", message: CONTROL }]],
+    ["a C1 control (U+009F)", { token: `\u009f${TOKEN}` }, [{ path: "token", message: CONTROL }]],
     ["an extra field", { token: TOKEN, apiTokenHeader: "X-Api-Key" }, [{ path: "apiTokenHeader", message: "is not a known field" }]],
   ])("answers 400 for a token that is %s, and keeps the stored one", async (_what, body, issues) => {
     const before = await storedDoc(TOKEN_SLUG);
@@ -622,6 +632,14 @@ describe("PUT /api/tenants/{slug}/api-token", () => {
       expectReply(res, 405, { error: { code: "method_not_allowed", message: `${method} is not allowed here` } });
       expect(res.headers.get("allow")).toBe("PUT");
     }
+  });
+
+  it("answers 400 naming the token for a request without a body (none, or an empty one whatever its type), and keeps the stored one", async () => {
+    const before = await storedDoc(TOKEN_SLUG);
+    for (const opts of [{}, raw(""), raw("", "text/plain")]) {
+      expectReply(await putToken(TOKEN_SLUG, undefined, opts), 400, invalid([{ path: "token", message: "is required" }]));
+    }
+    expect((await storedDoc(TOKEN_SLUG)).apiToken).toEqual(before.apiToken);
   });
 
   it("answers 415 for a body that is not application/json", async () => {

@@ -778,6 +778,18 @@ describe("DELETE /api/tenants/{slug}/domains", () => {
     expect(await Domain.countDocuments({ hostname: "body.delete-shop.com" })).toBe(0);
   });
 
+  it("takes the hostname from the query when the body is empty, whatever Content-Type the client sets on every request", async () => {
+    for (const [i, type] of ["application/json", "text/plain"].entries()) {
+      const hostname = `empty-body-${i}.delete-shop.com`;
+      await added(owner, "dom-delete", hostname);
+      const res = await read(
+        await call(domainsRoute, domainsUrl("dom-delete", hostname), { method: "DELETE", params: { slug: "dom-delete" }, body: "", headers: { "Content-Type": type }, cookie: owner }),
+      );
+      expect([res.status, res.body]).toEqual([200, { ok: true }]);
+      expect(await Domain.countDocuments({ hostname })).toBe(0);
+    }
+  });
+
   it("frees a plan slot: a full pro tenant can add a domain again", async () => {
     expect((await add(owner, "dom-full", "n11.full-shop.com")).status).toBe(403);
     expect((await remove(owner, "dom-full", "n3.full-shop.com")).status).toBe(200);

@@ -248,7 +248,7 @@ describe("GET /api/tenants/{slug}/analytics", () => {
       error: {
         code: "invalid_request",
         message: "Invalid query",
-        issues: [{ path: "period", message: "must be one of current_month, previous_month, 7d, 30d, 90d, or a month as YYYY-MM" }],
+        issues: [{ path: "period", message: "must be one of current_month, previous_month, 7d, 30d, 90d, or a month as YYYY-MM from 1970-01 to 9999-11" }],
       },
     });
     const stranger = await localCookie({ userId: "stats-stranger" });

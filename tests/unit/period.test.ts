@@ -69,15 +69,19 @@ describe("previousPeriod", () => {
 
 describe("periodNameSchema", () => {
   it("accepts the named periods and months, defaults to current_month, and refuses the rest", () => {
-    for (const ok of ["current_month", "previous_month", "7d", "30d", "90d", "2024-02", "1999-12"]) {
+    for (const ok of ["current_month", "previous_month", "7d", "30d", "90d", "2024-02", "1999-12", "1970-01", "9999-11"]) {
       expect(periodNameSchema.safeParse(ok).success).toBe(true);
     }
     expect(periodNameSchema.parse(undefined)).toBe("current_month");
-    for (const bad of ["", "1d", "month", "2024-13", "2024-00", "2024-2", "24-02", "7D"]) {
-      expect(periodNameSchema.safeParse(bad).error?.issues[0].message).toBe(
-        "must be one of current_month, previous_month, 7d, 30d, 90d, or a month as YYYY-MM",
+    // Years before 1970 (0000–0099 would be read as 1900–1999), and a month whose end is past an ISO string's range.
+    for (const bad of ["", "1d", "month", "2024-13", "2024-00", "2024-2", "24-02", "7D", "0050-01", "1969-12", "9999-12"]) {
+      expect(periodNameSchema.safeParse(bad).error?.issues[0].message, bad).toBe(
+        "must be one of current_month, previous_month, 7d, 30d, 90d, or a month as YYYY-MM from 1970-01 to 9999-11",
       );
     }
+    expect(() => resolvePeriod("0050-01")).toThrow("not a period: 0050-01");
+    const last = resolvePeriod("9999-11");
+    expect([last.start.toISOString(), last.end.toISOString()]).toEqual(["9999-11-01T00:00:00.000Z", "9999-12-01T00:00:00.000Z"]);
   });
 });
 
