@@ -9,7 +9,7 @@ import { type DomainCheck, type DomainStatus, type DomainValue, challengeName } 
 import { Domain, type DomainDoc } from "#models/domain.ts";
 import { Tenant, type TenantDoc } from "#models/tenant.ts";
 import type { Caller } from "./auth.server";
-import { PLANS, resolvePlan } from "./billing.server";
+import { PLANS, planWithoutSession, resolvePlan } from "./billing.server";
 import { connectDb } from "./db.server";
 import { env } from "./env.server";
 import { ApiError, invalid, notFound } from "./http.server";
@@ -131,12 +131,13 @@ const STALE_RESERVATION_MS = 60_000;
 
 /**
  * The tenant's plan: that of its billing subject. The caller's plan claim speaks for that subject only when it is
- * the caller's own billing subject (an owner adding a domain to an organization's tenant without the organization
- * active gets the organization's plan, not its personal one).
+ * the caller's own billing subject; otherwise the subject's plan is read as the edge reads it, without a session
+ * (an owner adding a domain to an organization's tenant without the organization active gets the plan the
+ * organization's sessions last claimed, else its Account's, not the owner's personal one).
  */
 async function tenantPlan(who: Caller, tenant: TenantDoc) {
-  const claim = who.billingSubject === tenant.billingSubject ? who.claimedPlan : null;
-  return resolvePlan(tenant.billingSubject, claim);
+  if (who.billingSubject === tenant.billingSubject) return resolvePlan(tenant.billingSubject, who.claimedPlan);
+  return planWithoutSession(tenant.billingSubject);
 }
 
 /** The tenant's plan and how many custom domains it allows, as `addDomain` decides them. */

@@ -350,18 +350,29 @@ describe("POST /api/tenants/{slug}/domains", () => {
     expect((await list(owner, "dom-full")).body?.domains).toHaveLength(10);
   });
 
-  it("counts against the plan of the tenant's billing subject, not the caller's own", async () => {
-    const inOrg = await localCookie({ userId: "dom-org-owner", orgId: "org_dom", plan: "pro" });
+  it("counts against the plan of the tenant's billing subject, as its own sessions last claimed it, not the caller's own", async () => {
+    const inOrg = (plan: "free" | "pro") => localCookie({ userId: "dom-org-owner", orgId: "org_dom", plan });
     const personal = await localCookie({ userId: "dom-org-owner", plan: "pro" });
-    await createTenant(inOrg, "dom-org");
+    await createTenant(await inOrg("pro"), "dom-org");
     // With the organization active, the session's plan claim is the organization's.
-    expect((await add(inOrg, "dom-org", "one.org-shop.com")).status).toBe(201);
-    // Without it, the owner's personal pro claim says nothing about the organization, whose account has no plan.
-    const refused = await add(personal, "dom-org", "two.org-shop.com");
+    expect((await add(await inOrg("pro"), "dom-org", "one.org-shop.com")).status).toBe(201);
+    // Without it, the organization's plan is the one its sessions last claimed (as the edge applies it).
+    expect((await add(personal, "dom-org", "two.org-shop.com")).status).toBe(201);
+    // Once a session of the organization claims free, the owner's personal pro claim says nothing for it.
+    expect((await list(await inOrg("free"), "dom-org")).status).toBe(200);
+    const refused = await add(personal, "dom-org", "three.org-shop.com");
     expect(refused.status).toBe(403);
     expect(refused.body).toEqual({ error: { code: "plan_limit", message: "The free plan allows 0 custom domains per tenant", plan: "free", limit: 0 } });
-    await Account.updateOne({ subject: "org:org_dom" }, { $set: { plan: "pro" } });
-    expect((await add(personal, "dom-org", "two.org-shop.com")).status).toBe(201);
+    expect(await domainCount("dom-org")).toBe(2);
+  });
+
+  it("reads the Account's plan for a tenant's billing subject whose sessions claim none", async () => {
+    await Tenant.create({ slug: "dom-unclaimed", ownerId: "dom-org-owner", orgId: "org_unclaimed", billingSubject: "org:org_unclaimed", cms: "contentful", spaceId: "sp1", cacheTTL: 3600 });
+    const personal = await localCookie({ userId: "dom-org-owner", orgId: undefined, plan: "pro" });
+    const refused = await add(personal, "dom-unclaimed", "one.unclaimed-shop.com");
+    expect(refused.body).toEqual({ error: { code: "plan_limit", message: "The free plan allows 0 custom domains per tenant", plan: "free", limit: 0 } });
+    await Account.create({ subject: "org:org_unclaimed", plan: "pro" });
+    expect((await add(personal, "dom-unclaimed", "one.unclaimed-shop.com")).status).toBe(201);
   });
 
   it("never exceeds the limit, however many adds race: 10 parallel adds with 3 slots left make exactly 3", async () => {
