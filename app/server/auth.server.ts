@@ -109,8 +109,21 @@ export async function endLocalSession(request: Request): Promise<string> {
   return localSessions.destroySession(await localSessions.getSession(request.headers.get("Cookie")));
 }
 
-/** Only a safe same-site path may be a post-sign-in destination. */
+/**
+ * Only a safe same-site path may be a post-sign-in destination: a path (not `//host` or `/\\host`) with no control
+ * character, backslash or whitespace anywhere (browsers drop tabs and newlines from a URL, so `/<TAB>/evil.example`
+ * would become `//evil.example`, and a header cannot carry a newline), which stays on this site once resolved;
+ * returned as the URL parser serializes it. Anything else is the fallback.
+ */
 export function safeRedirect(to: unknown, fallback = "/"): string {
-  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.startsWith("/\\")) return fallback;
-  return to;
+  // eslint-disable-next-line no-control-regex
+  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || /[\u0000-\u0020\u007f-\u009f\\]/.test(to)) return fallback;
+  const site = "http://site.invalid";
+  try {
+    // As the URL parser serializes it: percent-encoded where a header value could not hold it (non-ASCII).
+    const url = new URL(to, site);
+    return url.origin === site ? url.pathname + url.search + url.hash : fallback;
+  } catch {
+    return fallback;
+  }
 }
