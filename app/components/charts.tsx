@@ -67,13 +67,18 @@ export function RequestsBandwidthChart({ points, title = "Requests and bandwidth
 }
 
 export function HitRatioChart({ points }: { points: DailyPoint[] }) {
+  // A day without requests has no ratio: no point (a gap in the line), rather than a fall to 0%.
+  const ratios = points.map((p) => ({ date: p.date, cacheHitRatio: p.requests > 0 ? p.cacheHitRatio : null }));
   return (
     <ChartBox title="Cache hit ratio per day" description="The chart appears with JavaScript; the table below has the same numbers.">
-      <LineChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
+      <LineChart data={ratios} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
         <CartesianGrid strokeDasharray="3 3" stroke="var(--line)" />
         <XAxis dataKey="date" tickFormatter={shortDate} stroke="var(--muted)" fontSize={12} />
         <YAxis domain={[0, 1]} tickFormatter={(v: number) => formatPercent(v)} stroke="var(--muted)" fontSize={12} width={56} />
-        <Tooltip formatter={(value) => formatPercent(Number(value))} contentStyle={{ background: "var(--bg)", border: "1px solid var(--line)" }} />
+        <Tooltip
+          formatter={(value) => (value === null || value === undefined ? "no requests" : formatPercent(Number(value)))}
+          contentStyle={{ background: "var(--bg)", border: "1px solid var(--line)" }}
+        />
         <Line dataKey="cacheHitRatio" name="Hit ratio" stroke="var(--accent)" dot={false} isAnimationActive={false} />
       </LineChart>
     </ChartBox>

@@ -6,7 +6,7 @@ import { PeriodSwitcher } from "#app/components/period-switcher.tsx";
 import { HitRatioChart, RequestsBandwidthChart } from "#app/components/charts.tsx";
 import { Copyable, Kpi, TableWrap } from "#app/components/ui.tsx";
 import { periodNameSchema, resolvePeriod } from "#app/schemas/period.ts";
-import { tenantAnalytics } from "#app/server/analytics.server.ts";
+import { tenantAnalytics, tenantHasTraffic } from "#app/server/analytics.server.ts";
 import { requirePageCaller } from "#app/server/auth.server.ts";
 import { pageNotFound } from "#app/server/pages.server.ts";
 import { formatBytes, formatDate, formatNumber, formatPercent } from "#app/utils/format.ts";
@@ -18,13 +18,17 @@ export async function loader(args: LoaderFunctionArgs) {
   const asked = new URL(args.request.url).searchParams.get("period") ?? undefined;
   const parsed = periodNameSchema.safeParse(asked);
   const period = parsed.success ? parsed.data : "current_month";
-  const analytics = await pageNotFound(() => tenantAnalytics(who, args.params.slug as string, resolvePeriod(period)));
-  return { analytics, invalidPeriod: parsed.success ? null : asked };
+  const slug = args.params.slug as string;
+  const analytics = await pageNotFound(() => tenantAnalytics(who, slug, resolvePeriod(period)));
+  // The first-run help is for a tenant that has never been sent a request, not for a quiet period.
+  const neverServed = analytics.totals.requests === 0 && !(await pageNotFound(() => tenantHasTraffic(who, slug)));
+  return { analytics, neverServed, invalidPeriod: parsed.success ? null : asked };
 }
 
 export default function OverviewPage() {
-  const { analytics: a, invalidPeriod } = useLoaderData<typeof loader>();
-  const empty = a.totals.requests === 0;
+  const { analytics: a, neverServed, invalidPeriod } = useLoaderData<typeof loader>();
+  /** A ratio, or a dash where there were no requests to have one. */
+  const ratio = (value: number, requests: number) => (requests > 0 ? formatPercent(value) : "—");
   return (
     <>
       <PeriodSwitcher period={a.period.name} invalidPeriod={invalidPeriod} />
@@ -32,12 +36,20 @@ export default function OverviewPage() {
         {formatDate(a.period.start, false)} to {formatDate(new Date(Date.parse(a.period.end) - 1), false)} (UTC)
       </p>
 
-      {empty ? <EmptyState /> : null}
+      {neverServed ? <EmptyState /> : a.totals.requests === 0 ? <p className="empty">No requests in this period: choose another one to see earlier traffic.</p> : null}
 
       <div className="kpis">
-        <Kpi label="Requests" value={formatNumber(a.totals.requests)} detail={`${formatNumber(a.totals.errors)} errors`} />
+        <Kpi
+          label="Requests"
+          value={formatNumber(a.totals.requests)}
+          detail={`${formatNumber(a.statusClasses["4xx"])} 4xx, ${formatNumber(a.statusClasses["5xx"])} 5xx`}
+        />
         <Kpi label="Bandwidth" value={formatBytes(a.totals.bandwidthBytes)} />
-        <Kpi label="Cache hit ratio" value={formatPercent(a.cacheHitRatio)} detail={`${formatNumber(a.totals.cacheHits)} hits, ${formatNumber(a.totals.cacheMisses)} misses, ${formatNumber(a.totals.cacheBypasses)} bypasses`} />
+        <Kpi
+          label="Cache hit ratio"
+          value={ratio(a.cacheHitRatio, a.totals.requests)}
+          detail={`${formatNumber(a.totals.cacheHits)} hits, ${formatNumber(a.totals.cacheMisses)} misses, ${formatNumber(a.totals.cacheBypasses)} bypasses, ${formatNumber(a.totals.errors)} edge errors`}
+        />
         <Kpi label="Origin requests avoided" value={formatNumber(a.originRequestsAvoided)} />
       </div>
 
@@ -62,7 +74,7 @@ export default function OverviewPage() {
                 <th scope="row">{d.date}</th>
                 <td className="num">{formatNumber(d.requests)}</td>
                 <td className="num">{formatBytes(d.bandwidthBytes)}</td>
-                <td className="num">{formatPercent(d.cacheHitRatio)}</td>
+                <td className="num">{ratio(d.cacheHitRatio, d.requests)}</td>
               </tr>
             ))}
           </tbody>
@@ -88,7 +100,7 @@ export default function OverviewPage() {
                     <th scope="row">{k === "asset" ? "Assets" : "API"}</th>
                     <td className="num">{formatNumber(a.traffic[k].requests)}</td>
                     <td className="num">{formatBytes(a.traffic[k].bandwidthBytes)}</td>
-                    <td className="num">{formatPercent(a.traffic[k].cacheHitRatio)}</td>
+                    <td className="num">{ratio(a.traffic[k].cacheHitRatio, a.traffic[k].requests)}</td>
                   </tr>
                 ))}
               </tbody>

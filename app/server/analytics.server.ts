@@ -118,6 +118,12 @@ export async function tenantAnalytics(who: Caller, slug: string, period: Period 
   };
 }
 
+/** Whether the tenant has ever been sent a request (any day's usage, whatever the period shown). */
+export async function tenantHasTraffic(who: Caller, slug: string): Promise<boolean> {
+  const tenant = await findAccessibleTenant(who, slug);
+  return (await DailyUsage.exists({ tenant: tenant._id, requests: { $gt: 0 } })) !== null;
+}
+
 /** Daily bandwidth for [from, to] (inclusive days), zero-filled; by default the last 30 days including today. */
 export async function bandwidthDaily(who: Caller, slug: string, range: { from?: string; to?: string }, now: Date = new Date()) {
   const tenant = await findAccessibleTenant(who, slug);

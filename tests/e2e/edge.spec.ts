@@ -67,7 +67,8 @@ test("a new tenant's assets are served by the edge, and its traffic shows on the
   await expect(page.getByText("No traffic yet.")).toHaveCount(0);
   const row = (region: string, header: string | RegExp) => page.getByRole("region", { name: region }).getByRole("row").filter({ has: page.getByRole("rowheader", { name: header }) });
   await expect(row("Assets and API table", "Assets").getByRole("cell")).toHaveText(["2", bandwidth, "50.0%"]);
-  await expect(row("Assets and API table", "API").getByRole("cell")).toHaveText(["0", "0 B", "0.0%"]);
+  // No API requests: no ratio to show.
+  await expect(row("Assets and API table", "API").getByRole("cell")).toHaveText(["0", "0 B", "—"]);
   await expect(row("Status classes table", "2xx").getByRole("cell")).toHaveText(["2"]);
   await expect(row("Top paths table", "/hero.png").getByRole("cell")).toHaveText(["2", bandwidth]);
   await page.goto(`${BASE_URL}/tenants/${slug}/bandwidth`);
