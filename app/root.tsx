@@ -38,7 +38,7 @@ export async function loader(args: LoaderFunctionArgs) {
 interface RootData {
   authMode: "clerk" | "local";
   user: { userId: string; orgId: string | null } | null;
-  toast: { kind: "success" | "error"; message: string } | null;
+  toast: { kind: "success" | "info" | "error"; message: string } | null;
 }
 
 function Document() {

@@ -13,7 +13,7 @@ export function PendingBar() {
   return <div className={`pending-bar${busy ? " busy" : ""}`} role="progressbar" aria-label="Loading" aria-hidden={!busy} />;
 }
 
-export function ToastView({ toast }: { toast: { kind: "success" | "error"; message: string } | null }) {
+export function ToastView({ toast }: { toast: { kind: "success" | "info" | "error"; message: string } | null }) {
   const [visible, setVisible] = useState(Boolean(toast));
   useEffect(() => {
     setVisible(Boolean(toast));

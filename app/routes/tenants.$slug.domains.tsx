@@ -62,8 +62,10 @@ export async function action(args: ActionFunctionArgs): Promise<Response | Actio
     }
     if (intent === "verify") {
       const domain = await verifyDomain(tenant, hostname);
-      const kind = domain.status === "failed" ? "error" : "success";
-      return redirectWithToast(`${page}#${anchorOf(domain.hostname)}`, { kind, message: `${domain.hostname} verified: ${domain.status}` });
+      const to = `${page}#${anchorOf(domain.hostname)}`;
+      // Records not found (yet) is no success: said as such, neither green nor red.
+      if (domain.status === "pending") return redirectWithToast(to, { kind: "info", message: `${domain.hostname} is not verified yet: its DNS records were not found` });
+      return redirectWithToast(to, { kind: domain.status === "failed" ? "error" : "success", message: `${domain.hostname} verified: ${domain.status}` });
     }
     await removeDomain(tenant, hostname);
     return redirectWithToast(page, { kind: "success", message: `${normalizeHostname(hostname) || hostname} removed` });

@@ -3,7 +3,8 @@ import { createCookieSessionStorage, redirect } from "@remix-run/node";
 import { env } from "./env.server.ts";
 
 export interface Toast {
-  kind: "success" | "error";
+  /** "info": neither done nor failed (a domain whose records are not found yet). */
+  kind: "success" | "info" | "error";
   message: string;
 }
 

@@ -205,7 +205,7 @@ describe("verify", () => {
     const res = await submit(owner, "dom-page", { intent: "verify", hostname: HOST });
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe(`/tenants/dom-page/domains#domain-${HOST}`);
-    expect(await toastOf(res)).toEqual({ kind: "success", message: `${HOST} verified: pending` });
+    expect(await toastOf(res)).toEqual({ kind: "info", message: `${HOST} is not verified yet: its DNS records were not found` });
 
     const [domain] = (await loadData(owner, "dom-page")).domains;
     const token = domain.verification[1].value;
