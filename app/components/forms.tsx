@@ -48,8 +48,21 @@ export function FormShell({ form, method = "post", action, children, className, 
     const target = ref.current.querySelector<HTMLElement>('[aria-invalid="true"]') ?? ref.current.querySelector<HTMLElement>("[data-form-errors]");
     target?.focus();
   }, [navigation.state, navigation.formData, errors, intent]);
+  // While this form's submission is in flight, submitting it again sends nothing: a double click (or Enter pressed
+  // twice) would have the server do it twice and the page show the second answer ("slug taken" for the tenant just
+  // made). Without JavaScript the browser sends what it sends.
+  // (In flight until the page it leads to has loaded: a submit during that last part would cancel it.)
+  const inFlight = navigation.state !== "idle" && navigation.formData !== undefined && (!intent || navigation.formData.get("intent") === intent);
+  const { onSubmit: validate, ...formProps } = getFormProps(form);
   return (
-    <Form method={method} action={action} className={className} ref={ref} {...getFormProps(form)}>
+    <Form
+      method={method}
+      action={action}
+      className={className}
+      ref={ref}
+      {...formProps}
+      onSubmit={(event) => (inFlight ? event.preventDefault() : validate(event))}
+    >
       {intent ? <input type="hidden" name="intent" value={intent} /> : null}
       {formErrors.length ? (
         <div id={form.errorId} className="form-errors" role="alert" tabIndex={-1} data-form-errors>
@@ -183,7 +196,8 @@ export function CheckboxField({ meta, label, hint }: { meta: Meta; label: string
 export function SubmitButton({ children, name, value, className, pendingText }: { children: ReactNode; name?: string; value?: string; className?: string; pendingText?: string }) {
   const navigation = useNavigation();
   const intent = useContext(FormIntent);
-  const data = navigation.state === "submitting" ? navigation.formData : undefined;
+  // Working from the press until the page it leads to has loaded (the form's data stays on the navigation).
+  const data = navigation.state !== "idle" ? navigation.formData : undefined;
   const pending =
     data !== undefined &&
     (intent === undefined || data.get("intent") === intent) &&

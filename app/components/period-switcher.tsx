@@ -19,7 +19,13 @@ export function PeriodSwitcher({ period, invalidPeriod }: { period: string; inva
       <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period switcher">
         <div className="field">
           <label htmlFor="period">Period</label>
-          <select id="period" name="period" defaultValue={period}>
+          <select
+            id="period"
+            name="period"
+            defaultValue={period}
+            aria-invalid={invalidPeriod ? true : undefined}
+            aria-describedby={invalidPeriod ? "period-error" : undefined}
+          >
             {NAMED_PERIODS.map((p) => (
               <option key={p} value={p}>
                 {PERIOD_LABELS[p]}
@@ -31,7 +37,7 @@ export function PeriodSwitcher({ period, invalidPeriod }: { period: string; inva
         <ShowButton />
       </Form>
       {invalidPeriod ? (
-        <p className="form-errors" role="alert">
+        <p id="period-error" className="form-errors" role="alert">
           “{invalidPeriod}” is not a period; showing this month.
         </p>
       ) : null}

@@ -18,7 +18,10 @@ export async function loader(args: LoaderFunctionArgs) {
   const params = new URL(args.request.url).searchParams;
   const asked = { from: params.get("from") || undefined, to: params.get("to") || undefined };
   const parsed = bandwidthQuerySchema.safeParse(asked);
-  let problem: string | null = parsed.success ? null : parsed.error.issues.map((i) => `${String(i.path[0] ?? "range")} ${i.message}`).join("; ");
+  const issues = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? "range"), message: i.message }));
+  let problem: string | null = issues.length ? issues.map((i) => `${i.path} ${i.message}`).join("; ") : null;
+  /** The fields the problem is about (marked invalid and pointed at the message). */
+  let invalid = issues.map((i) => i.path);
   let data;
   try {
     data = await pageNotFound(() => bandwidthDaily(who, slug, parsed.success ? parsed.data : {}));
@@ -26,13 +29,17 @@ export async function loader(args: LoaderFunctionArgs) {
     if (!(err instanceof ApiError)) throw err;
     // A range the API refuses (from after to, over 366 days): say so and show the default range.
     problem = (err.issues ?? []).map((i) => `${i.path} ${i.message}`).join("; ") || err.message;
+    invalid = (err.issues ?? []).map((i) => i.path);
     data = await bandwidthDaily(who, slug, {});
   }
-  return { data, asked, problem };
+  return { data, asked, problem, invalid };
 }
 
 export default function BandwidthPage() {
-  const { data, asked, problem } = useLoaderData<typeof loader>();
+  const { data, asked, problem, invalid } = useLoaderData<typeof loader>();
+  /** An input's error attributes: invalid, and described by the message, when the problem is about it. */
+  const errorOf = (field: "from" | "to") =>
+    invalid.includes(field) ? { "aria-invalid": true as const, "aria-describedby": "range-error" } : {};
   const total = data.points.reduce((s, p) => s + p.bandwidthBytes, 0);
   const requests = data.points.reduce((s, p) => s + p.requests, 0);
   return (
@@ -40,16 +47,16 @@ export default function BandwidthPage() {
       <Form method="get" className="filters" aria-label="Range of days">
         <div className="field">
           <label htmlFor="from">From</label>
-          <input id="from" name="from" type="date" defaultValue={asked.from ?? data.from} />
+          <input id="from" name="from" type="date" defaultValue={asked.from ?? data.from} {...errorOf("from")} />
         </div>
         <div className="field">
           <label htmlFor="to">To</label>
-          <input id="to" name="to" type="date" defaultValue={asked.to ?? data.to} />
+          <input id="to" name="to" type="date" defaultValue={asked.to ?? data.to} {...errorOf("to")} />
         </div>
         <ShowButton />
       </Form>
       {problem ? (
-        <p className="form-errors" role="alert">
+        <p id="range-error" className="form-errors" role="alert">
           {problem}. Showing the last 30 days.
         </p>
       ) : null}

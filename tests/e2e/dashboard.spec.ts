@@ -80,7 +80,30 @@ for (const js of [true, false]) {
 
       await page.getByLabel("Slug", { exact: true }).fill(slug);
       if (js) await expect(page.getByText(`${slug} is available`)).toBeVisible();
-      await page.getByRole("button", { name: "Create tenant" }).click();
+      if (js) {
+        // With JavaScript, pressing again while the form is on its way sends nothing (a second POST would answer
+        // "taken" for the tenant just made). The browser holds the POST back for a moment to press in between.
+        const posts: string[] = [];
+        const onRequest = (r: { method(): string; url(): string }) => {
+          if (r.method() === "POST" && new URL(r.url()).pathname === "/tenants/new") posts.push(r.url());
+        };
+        page.on("request", onRequest);
+        const createPath = (url: URL) => url.pathname === "/tenants/new";
+        await page.route(createPath, async (route) => {
+          if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 800));
+          await route.continue();
+        });
+        const submit = page.locator('form#new-tenant button[type="submit"]');
+        await submit.click();
+        await expect(submit).toHaveAttribute("aria-disabled", "true");
+        // (A person's click is not held back by aria-disabled, as Playwright's is unless forced.)
+        await submit.click({ force: true });
+        await page.getByLabel("Slug", { exact: true }).press("Enter");
+        await expect(page).toHaveURL(new RegExp(`/tenants/${slug}$`));
+        expect(posts).toHaveLength(1);
+        page.off("request", onRequest);
+        await page.unroute(createPath);
+      } else await page.getByRole("button", { name: "Create tenant" }).click();
       await expect(page).toHaveURL(new RegExp(`/tenants/${slug}$`));
       await expect(page.getByRole("status").filter({ hasText: `Tenant ${slug} created` })).toBeVisible();
     });
@@ -111,6 +134,20 @@ for (const js of [true, false]) {
       if (!js) await page.getByRole("button", { name: "Show" }).click();
       await expect(page).toHaveURL(/period=30d/);
       await expect(page.getByRole("table", { name: "Daily traffic" }).getByRole("row")).toHaveCount(31);
+
+      // A month before the traffic: no first-run help, the period said to be quiet, no ratio where there were no requests.
+      await page.goto(`/tenants/${slug}?period=2020-01`);
+      await expect(page.getByText("No requests in this period: choose another one to see earlier traffic.", { exact: true })).toBeVisible();
+      await expect(page.getByText("No traffic yet.")).toHaveCount(0);
+      await expect(kpi("Cache hit ratio")).toHaveText("—");
+      const firstDay = page.getByRole("table", { name: "Daily traffic" }).getByRole("row", { name: /^2020-01-01/ });
+      await expect(firstDay.getByRole("cell")).toHaveText(["0", "0 B", "—"]);
+
+      // A period it cannot read: said next to the switcher, which is marked invalid and points at the message.
+      await page.goto(`/tenants/${slug}?period=bogus`);
+      const select = page.getByRole("combobox", { name: "Period" });
+      await expect(select).toHaveAttribute("aria-invalid", "true");
+      await expect(select).toHaveAccessibleDescription("“bogus” is not a period; showing this month.");
     });
 
     test("the bandwidth page with a from/to range", async () => {
@@ -123,6 +160,14 @@ for (const js of [true, false]) {
       await page.getByRole("button", { name: "Show" }).click();
       await expect(page).toHaveURL(new RegExp(`from=${from}&to=${today}`));
       await expect(page.getByRole("table", { name: "Daily bandwidth" }).getByRole("row")).toHaveCount(4);
+      await expect(page.getByLabel("From", { exact: true })).not.toHaveAttribute("aria-invalid", "true");
+
+      // A day that does not exist: the field is marked invalid and points at the message; the other is not.
+      await page.goto(`/tenants/${slug}/bandwidth?from=2025-02-30&to=${today}`);
+      const fromField = page.getByLabel("From", { exact: true });
+      await expect(fromField).toHaveAttribute("aria-invalid", "true");
+      await expect(fromField).toHaveAccessibleDescription("from must be a date as YYYY-MM-DD. Showing the last 30 days.");
+      await expect(page.getByLabel("To", { exact: true })).not.toHaveAttribute("aria-invalid", "true");
     });
 
     test("settings: edit the tenant, configure the API proxy, set the token, refresh caches", async () => {
