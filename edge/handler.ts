@@ -36,6 +36,8 @@ export interface EdgeDeps {
   maxResponseBytes: number;
   /** Larger JSON bodies pass through unrewritten (`X-Parsed: 0`). */
   maxParseBytes: number;
+  /** How long a streamed answer waits for a client that reads nothing before it is cut off (ms). */
+  clientStallMs: number;
 }
 
 const USER_AGENT = "cms-edge/1";
@@ -520,7 +522,9 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   // The provider's prefixes (from its settings and the edge address asked), worked out once per config and address.
   const prefixes = doc.transformApiUrls ? rewritesOf(memoOf(match.tenant), doc, match.base) : null;
   const rewrite: Rewrite = prefixes ? { prefixes: prefixes.list, maxBytes: d.maxParseBytes } : null;
-  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite, token), "BYPASS", anyType);
+  // A byte range is served from a whole answer as for an asset (its Accept-Ranges says so).
+  const range = c.head ? undefined : c.req.headers.range;
+  if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite, token), "BYPASS", anyType, range);
 
   const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;
   // A body is kept as rewritten: its key holds the prefixes it was rewritten with (a changed provider setting or edge
@@ -529,11 +533,11 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   const ttl = doc.apiCacheTTL ?? 60;
   const hit = d.cache.get(key, c.now, ttl * 1000);
   // A cached response was fetched with the token: it is served without contacting the origin (no token sent).
-  if (hit) return sendEntry(c, hit, "HIT", anyType, undefined);
+  if (hit) return sendEntry(c, hit, "HIT", anyType, range);
   const fetched = await fetchShared(c, key, (store) =>
     fetchFromOrigin(d, url, headers, store ? key : null, store ? ttl : 0, rewrite, token),
   );
-  return sendFetched(c, fetched, "MISS", anyType);
+  return sendFetched(c, fetched, "MISS", anyType, range);
 }
 
 type Rewrite = { prefixes: RewritePrefix[]; maxBytes: number } | null;
@@ -809,6 +813,13 @@ async function pipeStreamed(
     discard(s.origin.body);
     return refusedType(c, status, s.headers, cache);
   }
+  const asked = c.req.headers;
+  // A client that has this version already gets a 304, as for a cached object (decision 016).
+  if (status === 200 && notModified(asked["if-none-match"], asked["if-modified-since"], s.headers.etag, s.headers["last-modified"])) {
+    discard(s.origin.body);
+    res.writeHead(304, { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" }).end();
+    return { status: 304, cache, bytes: 0 };
+  }
   res.writeHead(status, { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" });
   if (c.head) {
     discard(s.origin.body);
@@ -837,10 +848,17 @@ async function pipeStreamed(
     if (!flowing && !closed && !res.destroyed) {
       await new Promise<void>((resolve) => {
         const done = () => {
+          clearTimeout(stalled);
           res.off("drain", done);
           waiting.delete(done);
           resolve();
         };
+        // A client that reads nothing for that long is cut off: it would hold the origin's connection and what the
+        // answer's start holds of the misses' memory for as long as it likes.
+        const stalled = setTimeout(() => {
+          res.destroy();
+          leave();
+        }, d.clientStallMs);
         res.on("drain", done);
         waiting.add(done);
       });

@@ -45,6 +45,8 @@ export interface EdgeConfig {
   missBufferBytes?: number;
   maxResponseBytes?: number;
   maxParseBytes?: number;
+  /** How long a streamed answer waits for a client that reads nothing before cutting it off (default 60 s). */
+  clientStallMs?: number;
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
@@ -100,6 +102,7 @@ export function createEdge(config: EdgeConfig): Edge {
     missBuffer: new ByteBudget(config.missBufferBytes ?? Math.max(maxObjectBytes, Math.floor(config.cacheBytes / 2))),
     maxResponseBytes: config.maxResponseBytes ?? 2 * 1024 * 1024 * 1024,
     maxParseBytes: config.maxParseBytes ?? 4 * 1024 * 1024,
+    clientStallMs: config.clientStallMs ?? 60_000,
   };
   const handle = createEdgeHandler(deps);
   const pending = new Set<Promise<void>>();

@@ -378,6 +378,15 @@ describe("the asset proxy", () => {
     expect([a.status, a.headers["content-type"], a.headers["x-cache"], a.body.equals(LARGE_PDF)]).toEqual([200, "application/pdf", "MISS", true]);
     expect([b.status, b.headers["x-cache"], b.body.equals(LARGE_PDF)]).toEqual([200, "MISS", true]);
     expect(origin.count("/media/big.pdf")).toBe(2);
+    // A client that has it already is answered 304 without its body, by ETag or by date; one with another version
+    // gets it whole.
+    const byTag = await get("/big.pdf", { headers: { "if-none-match": '"pdf-0", "pdf-1"' } });
+    expect([byTag.status, byTag.headers["x-cache"], byTag.headers.etag, byTag.body.length]).toEqual([304, "MISS", '"pdf-1"', 0]);
+    const byDate = await get("/big.pdf", { headers: { "if-modified-since": "Wed, 02 Sep 2026 10:00:00 GMT" } });
+    expect([byDate.status, byDate.body.length]).toEqual([304, 0]);
+    const other = await get("/big.pdf", { headers: { "if-none-match": '"pdf-0"' } });
+    expect([other.status, other.body.equals(LARGE_PDF)]).toEqual([200, true]);
+    expect(origin.count("/media/big.pdf")).toBe(5);
   });
 
   it("refuses a response type outside allowedTypes (the default list, then the tenant's own) with 403", async () => {
@@ -687,6 +696,56 @@ describe("the memory misses hold", () => {
       [200, "MISS", false],
     ]);
     expect(await logged()).toBe(before + 2);
+  });
+
+  it("lets go of a streamed answer whose connection closed before its turn on it came, and counts it as sent nothing", async () => {
+    const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024, missBufferBytes: 40_000 });
+    const host = `acme.localhost:${p}`;
+    const logsOf = async () => (await storedLogs(acmeId)).filter((l) => l.path === "/halves-unannounced.bin");
+    const before = (await logsOf()).length;
+    origin.halvesTogether = Number.POSITIVE_INFINITY;
+    // A video streaming first on the connection; behind it, an object without a length whose first half (30,000
+    // bytes) is held in the misses' memory while its second half is held back by the origin.
+    const { socket, received } = pipelined(p, host, ["/slow.mp4?turn=1", "/halves-unannounced.bin?turn=1"]);
+    try {
+      await expect.poll(() => received(), { timeout: 5_000 }).toBeGreaterThan(80 * 1024);
+      await expect.poll(() => e.deps.missBuffer.used, { timeout: 5_000 }).toBe(30_000);
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      // The second half comes: 60,000 bytes do not fit the misses' memory, so the answer would stream, on a
+      // connection that is already gone.
+      origin.releaseHalves();
+      await expect.poll(() => e.deps.missBuffer.used, { timeout: 3_000 }).toBe(0);
+      await expect.poll(() => e.deps.recorder.pendingRequests(), { timeout: 3_000 }).toBe(2);
+    } finally {
+      origin.halvesTogether = 1;
+      socket.destroy();
+      await e.close(0);
+    }
+    expect((await logsOf()).slice(before).map((l) => [l.status, l.cacheStatus, l.bytes])).toEqual([[200, "MISS", 0]]);
+  });
+
+  it("cuts off a client that reads nothing of a streamed answer, letting go of the origin and the misses' memory", async () => {
+    const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024, clientStallMs: 500 });
+    const cut = origin.cutOff;
+    const socket = net.connect(p, "127.0.0.1");
+    socket.on("error", () => undefined);
+    let received = 0;
+    // Reads a megabyte, then nothing more: the socket's buffers fill, and the edge's writes wait.
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 1_000_000) socket.pause();
+    });
+    socket.write(`GET /endless.mp4 HTTP/1.1\r\nHost: acme.localhost:${p}\r\n\r\n`);
+    try {
+      await expect.poll(() => origin.cutOff, { timeout: 10_000 }).toBe(cut + 1);
+      expect(e.deps.missBuffer.used).toBe(0);
+    } finally {
+      socket.destroy();
+      await e.close(0);
+    }
+    const [log] = (await storedLogs(acmeId)).filter((l) => l.path === "/endless.mp4");
+    expect([log.status, log.cacheStatus, log.bytes > 1_000_000]).toEqual([200, "MISS", true]);
   });
 
   it("counts an answer queued behind another on its connection once it is sent, and as sent nothing if the connection ends first", async () => {
@@ -1002,6 +1061,22 @@ describe("the API proxy", () => {
     });
     expect(JSON.parse(gz.text)).toEqual({ image: `http://acme.localhost:${port}/img.png`, seen: `Bearer ${stars}` });
     expect([echo, hit, denied, huge, gz].some(leaked)).toBe(false);
+  });
+
+  it("serves a byte range of an API answer (miss, hit and preview bypass) as its Accept-Ranges says, cut from the rewritten body", async () => {
+    const whole = await get("/~api/entries?ranged=1");
+    expect([whole.status, whole.headers["accept-ranges"], whole.headers["x-cache"]]).toEqual([200, "bytes", "MISS"]);
+    const size = whole.body.length;
+    const part = (res: { status: number; headers: Record<string, unknown>; body: Buffer }) => [res.status, res.headers["content-range"], res.body.toString()];
+    const missed = await get("/~api/entries?ranged=2", { headers: { range: "bytes=0-9" } });
+    expect(part(missed)).toEqual([206, `bytes 0-9/${size}`, whole.body.subarray(0, 10).toString()]);
+    const hit = await get("/~api/entries?ranged=1", { headers: { range: "bytes=-5" } });
+    expect([...part(hit), hit.headers["x-cache"]]).toEqual([206, `bytes ${size - 5}-${size - 1}/${size}`, whole.body.subarray(size - 5).toString(), "HIT"]);
+    const param = (await Tenant.findById(acmeId).lean())?.previewBypassParam ?? "preview";
+    const bypass = await get(`/~api/entries?ranged=1&${param}=1`, { headers: { range: "bytes=2-3" } });
+    expect([...part(bypass), bypass.headers["x-cache"]]).toEqual([206, `bytes 2-3/${size}`, whole.body.subarray(2, 4).toString(), "BYPASS"]);
+    // The origin is never asked for a range.
+    expect(origin.seen.filter((r) => r.url.startsWith("/api/entries?ranged")).map((r) => r.headers.range)).toEqual([undefined, undefined, undefined]);
   });
 
   it("applies the asset rules to the API too: one origin request for concurrent misses, errors never kept, GET and HEAD only, no client credentials", async () => {

@@ -143,7 +143,11 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
           "with cookies",
         );
       case "/media/big.pdf":
-        return send(200, { "content-type": "application/pdf", "content-length": String(LARGE_PDF.length) }, LARGE_PDF);
+        return send(
+          200,
+          { "content-type": "application/pdf", "content-length": String(LARGE_PDF.length), etag: '"pdf-1"', "last-modified": "Tue, 01 Sep 2026 10:00:00 GMT" },
+          LARGE_PDF,
+        );
       case "/media/missing.png":
         return send(404, { "content-type": "text/plain" }, "no such file");
       case "/media/fail.png":
@@ -155,6 +159,23 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
       case "/video/stream.mp4":
         // A long video sent in 16 KB chunks every 5 ms, without a length: the edge has to stream it.
         return sendChunks(128, 5);
+      case "/video/endless.mp4": {
+        // A video without a length that never ends, sent as fast as the edge takes it: a client that stops reading it
+        // is all that holds it back.
+        res.writeHead(200, { "content-type": "video/mp4" });
+        const chunk = bytesOf(262_144, 1);
+        let open = true;
+        res.on("close", () => {
+          open = false;
+          if (!res.writableFinished) cutOff++;
+        });
+        const pump = () => {
+          while (open && res.write(chunk));
+          if (open) res.once("drain", pump);
+        };
+        pump();
+        return;
+      }
       case "/video/slow.mp4":
         // A video in 16 KB chunks every 300 ms (12 s in all), without a length: a download still running at shutdown.
         return sendChunks(40, 300);
