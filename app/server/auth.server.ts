@@ -122,7 +122,9 @@ export function safeRedirect(to: unknown, fallback = "/"): string {
   try {
     // As the URL parser serializes it: percent-encoded where a header value could not hold it (non-ASCII).
     const url = new URL(to, site);
-    return url.origin === site ? url.pathname + url.search + url.hash : fallback;
+    const path = url.pathname + url.search + url.hash;
+    // (Checked again as serialized: dot segments resolve away, and `/.//evil.example` becomes `//evil.example`.)
+    return url.origin === site && !path.startsWith("//") ? path : fallback;
   } catch {
     return fallback;
   }

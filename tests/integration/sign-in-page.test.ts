@@ -19,6 +19,10 @@ const HOSTILE = [
   "/a\nb",
   "/a\u0085b",
   "/\u0000",
+  "/.//evil.example",
+  "/a/..//evil.example",
+  "/%2e//evil.example",
+  "/./\\evil.example",
   "evil.example",
   "",
 ];
