@@ -9,7 +9,7 @@ import {
   getTextareaProps,
 } from "@conform-to/react";
 import { Form, useNavigation } from "@remix-run/react";
-import { type ReactNode, createContext, useContext, useEffect, useRef } from "react";
+import { type FormEvent, type ReactNode, createContext, useContext, useEffect, useRef } from "react";
 
 const FirstError = createContext<string | undefined>(undefined);
 /** The intent of the enclosing FormShell, so that only its own buttons show they are working. */
@@ -48,12 +48,24 @@ export function FormShell({ form, method = "post", action, children, className, 
     const target = ref.current.querySelector<HTMLElement>('[aria-invalid="true"]') ?? ref.current.querySelector<HTMLElement>("[data-form-errors]");
     target?.focus();
   }, [navigation.state, navigation.formData, errors, intent]);
-  // While this form's submission is in flight, submitting it again sends nothing: a double click (or Enter pressed
+  // While this form's own submission is in flight, submitting it again sends nothing: a double click (or Enter pressed
   // twice) would have the server do it twice and the page show the second answer ("slug taken" for the tenant just
-  // made). Without JavaScript the browser sends what it sends.
-  // (In flight until the page it leads to has loaded: a submit during that last part would cancel it.)
-  const inFlight = navigation.state !== "idle" && navigation.formData !== undefined && (!intent || navigation.formData.get("intent") === intent);
+  // made). In flight from the submit until navigation is idle again (the page it leads to has loaded: a submit
+  // during that last part would cancel it). Other forms, even of the same intent (each domain's Verify), are not held
+  // back. Without JavaScript the browser sends what it sends.
+  const sending = useRef<"no" | "sent" | "moving">("no");
+  useEffect(() => {
+    if (navigation.state !== "idle") {
+      if (sending.current === "sent") sending.current = "moving";
+    } else if (sending.current === "moving") sending.current = "no";
+  }, [navigation.state]);
   const { onSubmit: validate, ...formProps } = getFormProps(form);
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    if (sending.current !== "no") return event.preventDefault();
+    validate(event);
+    // (Conform prevents a submit that fails its checks in the browser: nothing is sent then.)
+    if (!event.defaultPrevented) sending.current = "sent";
+  };
   return (
     <Form
       method={method}
@@ -61,7 +73,7 @@ export function FormShell({ form, method = "post", action, children, className, 
       className={className}
       ref={ref}
       {...formProps}
-      onSubmit={(event) => (inFlight ? event.preventDefault() : validate(event))}
+      onSubmit={onSubmit}
     >
       {intent ? <input type="hidden" name="intent" value={intent} /> : null}
       {formErrors.length ? (
