@@ -522,8 +522,10 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   // The provider's prefixes (from its settings and the edge address asked), worked out once per config and address.
   const prefixes = doc.transformApiUrls ? rewritesOf(memoOf(match.tenant), doc, match.base) : null;
   const rewrite: Rewrite = prefixes ? { prefixes: prefixes.list, maxBytes: d.maxParseBytes } : null;
-  // A byte range is served from a whole answer as for an asset (its Accept-Ranges says so).
-  const range = c.head ? undefined : c.req.headers.range;
+  // A byte range is served from a whole answer as for an asset (its Accept-Ranges says so); but not one resumed with
+  // If-Range: the edge rewrites API bodies (per edge address and provider settings) under the origin's validators,
+  // which then cannot tell two of its bodies apart, and a range of one spliced onto another would corrupt it.
+  const range = c.head || c.req.headers["if-range"] !== undefined ? undefined : c.req.headers.range;
   if (bypass) return sendFetched(c, await fetchFromOrigin(d, url, headers, null, 0, rewrite, token), "BYPASS", anyType, range);
 
   const tokenStamp = doc.apiTokenUpdatedAt ? new Date(doc.apiTokenUpdatedAt).getTime() : 0;

@@ -1075,6 +1075,9 @@ describe("the API proxy", () => {
     const param = (await Tenant.findById(acmeId).lean())?.previewBypassParam ?? "preview";
     const bypass = await get(`/~api/entries?ranged=1&${param}=1`, { headers: { range: "bytes=2-3" } });
     expect([...part(bypass), bypass.headers["x-cache"]]).toEqual([206, `bytes 2-3/${size}`, whole.body.subarray(2, 4).toString(), "BYPASS"]);
+    // A range resumed with If-Range gets the whole answer: the edge's rewritten bodies carry the origin's validators.
+    const resumed = await get("/~api/entries?ranged=1", { headers: { range: "bytes=0-9", "if-range": String(whole.headers.etag ?? "Tue, 01 Sep 2026 10:00:00 GMT") } });
+    expect([resumed.status, resumed.headers["content-range"], resumed.body.equals(whole.body)]).toEqual([200, undefined, true]);
     // The origin is never asked for a range.
     expect(origin.seen.filter((r) => r.url.startsWith("/api/entries?ranged")).map((r) => r.headers.range)).toEqual([undefined, undefined, undefined]);
   });
