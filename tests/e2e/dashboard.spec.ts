@@ -224,6 +224,34 @@ for (const js of [true, false]) {
       await expectAccessible(page, js);
       await screenshot(page, "domains", js);
 
+      if (js) {
+        // Each domain's Verify is a form of its own: pressing one while another's check is on its way sends it too
+        // (the double-submit guard holds back only the form that submitted). The browser holds POSTs back a moment.
+        const second = `img.${slug}.com`;
+        await page.getByLabel("Hostname", { exact: true }).fill(second);
+        await page.getByRole("button", { name: "Add domain" }).click();
+        await expect(page.getByRole("status").filter({ hasText: `${second} added` })).toBeVisible();
+        const verifies: string[] = [];
+        const onRequest = (r: { method(): string; postData(): string | null }) => {
+          if (r.method() === "POST" && (r.postData() ?? "").includes("intent=verify")) verifies.push(r.postData() ?? "");
+        };
+        page.on("request", onRequest);
+        const domainsPath = (url: URL) => url.pathname === `/tenants/${slug}/domains`;
+        await page.route(domainsPath, async (route) => {
+          if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 800));
+          await route.continue().catch(() => undefined);
+        });
+        await page.getByRole("button", { name: `Verify ${second}` }).click();
+        await page.getByRole("button", { name: `Verify ${hostname}` }).click({ force: true });
+        await expect(page.getByRole("status").filter({ hasText: `${hostname} verified: active` })).toBeVisible();
+        expect(verifies).toHaveLength(2);
+        page.off("request", onRequest);
+        await page.unroute(domainsPath);
+        await page.getByLabel(`Yes, remove ${second}`, { exact: true }).check();
+        await page.getByRole("button", { name: `Remove ${second}` }).click();
+        await expect(page.getByRole("status").filter({ hasText: `${second} removed` })).toBeVisible();
+      }
+
       await page.getByLabel(`Yes, remove ${hostname}`, { exact: true }).check();
       await page.getByRole("button", { name: `Remove ${hostname}` }).click();
       await expect(page.getByRole("status").filter({ hasText: `${hostname} removed` })).toBeVisible();
