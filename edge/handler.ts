@@ -815,14 +815,15 @@ async function pipeStreamed(
     discard(s.origin.body);
     return refusedType(c, status, s.headers, cache);
   }
+  const headers = { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" };
   const asked = c.req.headers;
   // A client that has this version already gets a 304, as for a cached object (decision 016).
   if (status === 200 && notModified(asked["if-none-match"], asked["if-modified-since"], s.headers.etag, s.headers["last-modified"])) {
     discard(s.origin.body);
-    res.writeHead(304, { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" }).end();
+    res.writeHead(304, headers).end();
     return { status: 304, cache, bytes: 0 };
   }
-  res.writeHead(status, { ...s.headers, "x-cache": cache, "x-content-type-options": "nosniff" });
+  res.writeHead(status, headers);
   if (c.head) {
     discard(s.origin.body);
     res.end();

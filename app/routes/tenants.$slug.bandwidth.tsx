@@ -18,21 +18,21 @@ export async function loader(args: LoaderFunctionArgs) {
   const params = new URL(args.request.url).searchParams;
   const asked = { from: params.get("from") || undefined, to: params.get("to") || undefined };
   const parsed = bandwidthQuerySchema.safeParse(asked);
-  const issues = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? "range"), message: i.message }));
-  let problem: string | null = issues.length ? issues.map((i) => `${i.path} ${i.message}`).join("; ") : null;
-  /** The fields the problem is about (marked invalid and pointed at the message). */
-  let invalid = issues.map((i) => i.path);
+  let issues = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: String(i.path[0] ?? "range"), message: i.message }));
+  let refused: string | null = null;
   let data;
   try {
     data = await pageNotFound(() => bandwidthDaily(who, slug, parsed.success ? parsed.data : {}));
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     // A range the API refuses (from after to, over 366 days): say so and show the default range.
-    problem = (err.issues ?? []).map((i) => `${i.path} ${i.message}`).join("; ") || err.message;
-    invalid = (err.issues ?? []).map((i) => i.path);
+    issues = err.issues ?? [];
+    refused = err.message;
     data = await bandwidthDaily(who, slug, {});
   }
-  return { data, asked, problem, invalid };
+  const problem = issues.map((i) => `${i.path} ${i.message}`).join("; ") || refused;
+  // The fields the problem is about (marked invalid and pointed at the message).
+  return { data, asked, problem, invalid: issues.map((i) => i.path) };
 }
 
 export default function BandwidthPage() {
