@@ -9,7 +9,7 @@ const route = apiRoute({
   async PUT(args) {
     const who = await requireApiCaller(args);
     const input = await readJson(args.request, apiConfigBodySchema(env.originRules));
-    return json(await setApiConfig(who, args.params.slug as string, input));
+    return json((await setApiConfig(who, args.params.slug as string, input)).config);
   },
 });
 

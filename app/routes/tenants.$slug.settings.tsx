@@ -183,8 +183,13 @@ const HANDLERS: Record<Intent, Handler> = {
     "api-config",
     () => apiConfigFormSchema(env.originRules),
     async (who, t, value) => {
-      await setApiConfig(who, t.slug, value);
-      return redirectWithToast(settingsUrl(t.slug), { kind: "success", message: "API proxy settings saved" });
+      const { tokenRemoved } = await setApiConfig(who, t.slug, value);
+      return redirectWithToast(
+        settingsUrl(t.slug),
+        tokenRemoved
+          ? { kind: "info", message: "API proxy settings saved. The API token was removed because the API origin moved to another host: enter it again" }
+          : { kind: "success", message: "API proxy settings saved" },
+      );
     },
   ),
   "api-token": handler(
@@ -329,7 +334,14 @@ function ApiConfigForm({ tenant, rules, lastResult }: { tenant: TenantValue; rul
     <section className="card" aria-labelledby="api-config-heading">
       <h2 id="api-config-heading">CMS API proxy</h2>
       <FormShell form={form as never} intent="api-config">
-        <Field meta={f.apiOrigin} label="API origin" type="url" placeholder="https://api.example.com" inputProps={{ required: true }} />
+        <Field
+          meta={f.apiOrigin}
+          label="API origin"
+          type="url"
+          placeholder="https://api.example.com"
+          hint={tenant.apiTokenSet ? "Moving it to another host removes the saved API token" : undefined}
+          inputProps={{ required: true }}
+        />
         <SelectField meta={f.apiAuthMode} label="Authentication" options={API_AUTH_MODES.map((m) => ({ value: m, label: AUTH_MODE_LABELS[m] }))} />
         <Field meta={f.apiTokenHeader} label="Token header" hint="Authorization when empty" />
         <Field meta={f.apiCacheTTL} label="API cache TTL (seconds)" type="number" inputMode="numeric" hint="10 to 3600; 60 when empty" />

@@ -55,7 +55,10 @@ export const apiTokenBodySchema = z.strictObject({
     .max(4096, "must be at most 4096 characters")
     // Unicode's control characters: C0 (CR, LF, NUL…), DEL and C1 (NEL, U+0085, is a line break too).
     // eslint-disable-next-line no-control-regex
-    .refine((t) => !/[\u0000-\u001f\u007f-\u009f]/.test(t), "must not contain control characters (such as CR or LF)"),
+    .refine((t) => !/[\u0000-\u001f\u007f-\u009f]/.test(t), "must not contain control characters (such as CR or LF)")
+    // A header carries bytes: past ASCII, undici refuses what is above U+00FF (every API miss would answer 502) and
+    // sends U+00A0–U+00FF as one Latin-1 byte each, which the edge's masking of echoed tokens (UTF-8) would not find.
+    .refine((t) => !/[\u00a0-\uffff]/.test(t), "must contain only ASCII characters (a request header cannot carry others)"),
 });
 export const apiTokenSchema = z.object({ ok: z.literal(true), updatedAt: z.iso.datetime() });
 

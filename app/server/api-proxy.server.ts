@@ -6,7 +6,7 @@ import { type Caller, accessFilter } from "./auth.server.ts";
 import { encryptToken } from "./crypto.server.ts";
 import { connectDb } from "./db.server.ts";
 import { notFound } from "./http.server.ts";
-import { findAccessibleTenant } from "./tenants.server.ts";
+import { findAccessibleTenant, updateAsRead } from "./tenants.server.ts";
 
 export type ApiConfigInput = z.infer<ReturnType<typeof apiConfigBodySchema>>;
 
@@ -22,13 +22,32 @@ export function apiConfigOf(doc: TenantDoc) {
   };
 }
 
-/** Replaces the API proxy configuration (fields left out take their defaults, as a PUT does). */
-export async function setApiConfig(who: Caller, slug: string, input: ApiConfigInput) {
-  await connectDb();
+/** The scheme, host and port of an origin URL (null for none, or one that does not parse). */
+function originOf(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Replaces the API proxy configuration (fields left out take their defaults, as a PUT does). The stored token goes
+ * only to the origin it was entered for: an API origin moved to another scheme, host or port removes it (decision
+ * 024), so whoever may edit the settings cannot have the write-only token sent to a server of theirs. The write is
+ * conditional on the origin read, so a concurrent change of origin is never missed.
+ */
+export function setApiConfig(who: Caller, slug: string, input: ApiConfigInput): Promise<{ config: ReturnType<typeof apiConfigOf>; tokenRemoved: boolean }> {
   const { token: _never, ...config } = input;
-  const doc = await Tenant.findOneAndUpdate({ slug, ...accessFilter(who) }, { $set: config }, { returnDocument: "after" }).lean<TenantDoc>();
-  if (!doc) throw notFound(`No tenant "${slug}"`);
-  return apiConfigOf(doc);
+  return updateAsRead(who, slug, async (current) => {
+    const before = current.apiOrigin ?? null;
+    // A first API origin keeps a token entered before it (nothing has been sent anywhere with it yet).
+    const moved = before !== null && originOf(before) !== originOf(config.apiOrigin);
+    const update = { $set: moved ? { ...config, apiToken: null, apiTokenUpdatedAt: null } : config };
+    const doc = await Tenant.findOneAndUpdate({ _id: current._id, apiOrigin: before, ...accessFilter(who) }, update, { returnDocument: "after" }).lean<TenantDoc>();
+    return doc ? { config: apiConfigOf(doc), tokenRemoved: moved && Boolean(current.apiToken) } : null;
+  });
 }
 
 /** Stores the API token encrypted (bound to this tenant); it is never returned. */

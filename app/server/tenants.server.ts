@@ -123,10 +123,22 @@ export async function getTenant(who: Caller, slug: string): Promise<TenantValue>
   return toTenantValue(await findAccessibleTenant(who, slug));
 }
 
+/**
+ * Runs a write conditional on the tenant as read (`write` answers null when its condition no longer held), reading it
+ * again when another write came between. Every miss means another write landed since the read: a caller among n
+ * concurrent writers lands within n attempts.
+ */
+export async function updateAsRead<T>(who: Caller, slug: string, write: (current: TenantDoc) => Promise<T | null>): Promise<T> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const done = await write(await findAccessibleTenant(who, slug));
+    if (done !== null) return done;
+  }
+  throw new ApiError("internal", "The tenant kept changing during the update; try again");
+}
+
 /** Applies a partial update; the provider check depends on the tenant's provider, so the write is conditional on it. */
-export async function updateTenant(who: Caller, slug: string, body: UpdateTenantInput): Promise<TenantValue> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const current = await findAccessibleTenant(who, slug);
+export function updateTenant(who: Caller, slug: string, body: UpdateTenantInput): Promise<TenantValue> {
+  return updateAsRead(who, slug, async (current) => {
     const resolved = resolveTenantUpdate(current.cms as Parameters<typeof resolveTenantUpdate>[0], body, env.originRules);
     if ("issues" in resolved) throw invalid("Invalid request body", resolved.issues);
     const { set, unset } = resolved.changes;
@@ -135,9 +147,8 @@ export async function updateTenant(who: Caller, slug: string, body: UpdateTenant
     const doc = await Tenant.findOneAndUpdate({ _id: current._id, cms: current.cms }, update, {
       returnDocument: "after",
     }).lean<TenantDoc>();
-    if (doc) return toTenantValue(doc);
-  }
-  throw new ApiError("internal", "The tenant kept changing during the update; try again");
+    return doc ? toTenantValue(doc) : null;
+  });
 }
 
 /** Deletes the tenant, its domains and its request logs (its daily usage stays: quotas and billing outlive a tenant). */
