@@ -195,10 +195,9 @@ export async function addDomain(who: Caller, tenant: TenantDoc, input: string): 
   }
   let created: DomainDoc;
   try {
-    created = (await Domain.create({ tenant: tenant._id, hostname, token: newDomainToken() })).toObject() as DomainDoc;
+    created = await insertDomain(tenant, hostname);
   } catch (err) {
     await releaseDomainSlot(tenant);
-    if ((err as { code?: number }).code === 11000) throw new ApiError("domain_taken", `The hostname "${hostname}" is taken`);
     throw err;
   }
   // A tenant deleted while this add was in flight must not leave a domain behind holding the hostname.
@@ -207,6 +206,32 @@ export async function addDomain(who: Caller, tenant: TenantDoc, input: string): 
     throw notFound(`No tenant "${tenant.slug}"`);
   }
   return toDomainValue(created);
+}
+
+/**
+ * Inserts a domain (the unique index on hostname decides between concurrent adds). A hostname held by a domain whose
+ * tenant is gone — a tenant delete cut short between removing the tenant and its domains — is freed and taken: no
+ * route could ever remove that domain, and it would answer 409 to everyone for good.
+ */
+async function insertDomain(tenant: TenantDoc, hostname: string): Promise<DomainDoc> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await Domain.create({ tenant: tenant._id, hostname, token: newDomainToken() })).toObject() as DomainDoc;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+      if (attempt > 0 || !(await freeOrphan(hostname))) throw new ApiError("domain_taken", `The hostname "${hostname}" is taken`);
+    }
+  }
+}
+
+/** Removes the domain holding a hostname if its tenant no longer exists; true when the hostname may be free now. */
+async function freeOrphan(hostname: string): Promise<boolean> {
+  const holder = await Domain.findOne({ hostname }, { tenant: 1 }).lean<{ _id: DomainDoc["_id"]; tenant: DomainDoc["tenant"] }>();
+  // Removed since the insert failed: worth another try.
+  if (!holder) return true;
+  if (await Tenant.exists({ _id: holder.tenant })) return false;
+  await Domain.deleteOne({ _id: holder._id, tenant: holder.tenant });
+  return true;
 }
 
 /** Removes a tenant's domain and gives its slot back; the hostname is free for any tenant again. */

@@ -848,4 +848,27 @@ describe("deleting a tenant", () => {
     expect((await list(owner, "dom-doomed")).status).toBe(404);
     expect((await add(stranger, "dom-other", "a.doomed-shop.com")).status).toBe(201);
   });
+
+  it("frees a hostname a delete cut short left behind (its tenant gone, its domain not), and only such a one", async () => {
+    await createTenant(owner, "dom-cut-short");
+    await added(owner, "dom-cut-short", "left.cut-shop.com");
+    await added(owner, "dom-cut-short", "kept.cut-shop.com");
+    const tenant = await Tenant.findOne({ slug: "dom-cut-short" }).lean();
+    // What a process that stops between the tenant's delete and its domains' leaves in the database.
+    await Tenant.deleteOne({ _id: tenant?._id });
+    expect(await Domain.countDocuments({ tenant: tenant?._id })).toBe(2);
+
+    const before = await domainCount("dom-other");
+    const res = await add(stranger, "dom-other", "left.cut-shop.com");
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual(domainBody("left.cut-shop.com", expect.any(String)));
+    expect(await domainCount("dom-other")).toBe((before ?? 0) + 1);
+    const holders = await Domain.find({ hostname: "left.cut-shop.com" }).lean();
+    expect(holders.map((d) => d.tenant.toHexString())).toEqual([(await Tenant.findOne({ slug: "dom-other" }).lean())?._id.toHexString()]);
+    // The other orphan stays until someone wants its hostname; a hostname whose holder exists is still taken.
+    expect(await Domain.countDocuments({ tenant: tenant?._id })).toBe(1);
+    const taken = await add(owner, "dom-main", "left.cut-shop.com");
+    expect(taken.status).toBe(409);
+    expect(taken.body).toEqual({ error: { code: "domain_taken", message: 'The hostname "left.cut-shop.com" is taken' } });
+  });
 });
