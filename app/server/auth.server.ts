@@ -96,6 +96,28 @@ export function canAccess(who: Caller, tenant: { ownerId: string; orgId?: string
   return tenant.ownerId === who.userId || (who.orgId !== null && tenant.orgId === who.orgId);
 }
 
+/**
+ * Whether a form post came from another site: a browser says so in `Sec-Fetch-Site`, or, when it sends no such
+ * header, by an `Origin` on another host. A cookie that is SameSite=Lax keeps other sites' posts out of signed-in
+ * actions, but not out of the ones that set or end a session (signing a visitor in as someone else: login CSRF).
+ * A request with neither header (not a browser's form) is not refused.
+ */
+export function crossSiteForm(request: Request): boolean {
+  const site = request.headers.get("sec-fetch-site");
+  if (site) return site !== "same-origin" && site !== "none";
+  const origin = request.headers.get("origin");
+  if (!origin) return false;
+  try {
+    return new URL(origin).host !== new URL(request.url).host;
+  } catch {
+    // "null" (a sandboxed frame, a redirect across sites) or nonsense.
+    return true;
+  }
+}
+
+/** A 403 page for a form posted from another site. */
+export const crossSiteRefusal = () => new Response("Forms of this site are only accepted from this site.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+
 /** Starts a local-mode session (the local sign-in page) and returns its Set-Cookie header. */
 export async function startLocalSession(input: { userId: string; orgId?: string; plan: Plan }): Promise<string> {
   const session = await localSessions.getSession();

@@ -1,7 +1,8 @@
-// The sign-in page's destination after signing in (`redirectTo`): a path on this site, or the home page — never
-// another site however the value is spelled, and never a failure.
+// The sign-in page: its destination after signing in (`redirectTo`), a path on this site or the home page — never
+// another site however the value is spelled, and never a failure; and its form (and sign-out's) refused from other sites.
 import { describe, expect, it } from "vitest";
 import * as signIn from "#app/routes/sign-in.tsx";
+import * as signOut from "#app/routes/sign-out.tsx";
 import { safeRedirect } from "#app/server/auth.server.ts";
 import { localCookie } from "#tests/fixtures/auth.ts";
 import { call } from "#tests/fixtures/http.ts";
@@ -58,5 +59,40 @@ describe("the sign-in page", () => {
     };
     expect(await submit("/tenants/new")).toEqual([302, "/tenants/new", true]);
     for (const to of HOSTILE.filter(Boolean)) expect(await submit(to), JSON.stringify(to)).toEqual([302, "/", true]);
+  });
+});
+
+describe("forms that set or end a session, posted from another site (login CSRF)", () => {
+  const form = new URLSearchParams({ userId: "csrf-attacker", plan: "pro", redirectTo: "/" }).toString();
+  const post = (route: typeof signIn | typeof signOut, path: string, headers: Record<string, string>) =>
+    call(route, path, { method: "POST", body: form, headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers } });
+
+  it.each([
+    ["Sec-Fetch-Site: cross-site", { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" }],
+    ["Sec-Fetch-Site: same-site (a sibling subdomain)", { "Sec-Fetch-Site": "same-site", Origin: "http://evil.localhost" }],
+    ["an Origin on another host, no Sec-Fetch-Site", { Origin: "https://evil.example" }],
+    ["Origin: null, no Sec-Fetch-Site", { Origin: "null" }],
+  ])("refuses a sign-in with %s: 403, no session cookie", async (_what, headers) => {
+    const res = await post(signIn, "/sign-in", headers);
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(await res.text()).toBe("Forms of this site are only accepted from this site.");
+  });
+
+  it("refuses a sign-out posted from another site", async () => {
+    const res = await post(signOut, "/sign-out", { "Sec-Fetch-Site": "cross-site" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it.each([
+    ["Sec-Fetch-Site: same-origin", { "Sec-Fetch-Site": "same-origin", Origin: "http://localhost" }],
+    ["Sec-Fetch-Site: none (typed or bookmarked)", { "Sec-Fetch-Site": "none" }],
+    ["this site's Origin, no Sec-Fetch-Site", { Origin: "http://localhost" }],
+    ["neither header (not a browser's form)", {}],
+  ])("signs in with %s", async (_what, headers) => {
+    const res = await post(signIn, "/sign-in", headers);
+    expect(res.status).toBe(302);
+    expect(res.headers.get("set-cookie")).toMatch(/^__local_session=/);
   });
 });
