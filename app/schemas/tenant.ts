@@ -134,10 +134,9 @@ export const cacheTTLSchema = z
 export const websiteDomainSchema = z
   .string()
   .trim()
-  .toLowerCase()
   .max(2048, "must be at most 2048 characters")
   .refine((v) => {
-    if (hostnamePattern.test(v)) return true;
+    if (hostnamePattern.test(v.toLowerCase())) return true;
     try {
       const u = new URL(v);
       return u.protocol === "https:" && hostnamePattern.test(u.hostname) && !u.username && !u.password;
@@ -145,6 +144,8 @@ export const websiteDomainSchema = z
       return false;
     }
   }, "must be a hostname (www.example.com) or an https URL")
+  // A scheme and a host are case-insensitive, a path is not (it is sent as the Referer): only they are lowercased.
+  .transform((v) => v.replace(/^[^/?#]*(?:\/\/[^/?#]*)?/, (start) => start.toLowerCase()))
   .nullable();
 
 export const allowedTypesSchema = z

@@ -160,6 +160,12 @@ describe("the tenant settings form (intent=settings)", () => {
     });
   });
 
+  it("keeps the case of a website URL's path (sent as the Referer), lowercasing only its scheme and host", async () => {
+    const res = await submit(owner, slug, { intent: "settings", spaceId: "space2", cacheTTL: "3600", websiteDomain: " HTTPS://Shop.Example.COM/Landing/Page?Ref=Edge#Top ", allowedTypes: "" });
+    expect(await expectRedirect(res, pageUrl(slug))).toEqual({ kind: "success", message: "Settings saved" });
+    expect((await getTenant(who, slug)).websiteDomain).toBe("https://shop.example.com/Landing/Page?Ref=Edge#Top");
+  });
+
   it("clears the website domain and allowed types when they are left empty", async () => {
     const res = await submit(owner, slug, { intent: "settings", spaceId: "space2", cacheTTL: "3600", websiteDomain: "", allowedTypes: " , " });
     await expectRedirect(res, pageUrl(slug));
