@@ -830,6 +830,8 @@ async function pipeStreamed(
     return { status, cache, bytes: 0 };
   }
   let bytes = 0;
+  // Counted against the subject's quota as they go (taken back when the answer ends, just before it is recorded).
+  const subject = c.doc.billingSubject;
   let closed = false;
   const waiting = new Set<() => void>();
   const leave = () => {
@@ -848,6 +850,7 @@ async function pipeStreamed(
     if (closed || res.destroyed) return false;
     const flowing = res.write(chunk);
     bytes += chunk.length;
+    d.recorder.streamed(subject, chunk.length);
     if (!flowing && !closed && !res.destroyed) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -902,6 +905,9 @@ async function pipeStreamed(
     // The connection may serve more requests: nothing of this one stays on it.
     socket.off("close", leave);
     res.off("close", leave);
+    // Recorded next, in the same turn of the event loop: no quota check runs in between, so these bytes are neither
+    // missed nor counted twice.
+    d.recorder.streamed(subject, -bytes);
   }
   return { status, cache, bytes };
 }

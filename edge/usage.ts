@@ -71,26 +71,41 @@ export class UsageRecorder {
     if (keepLog) this.boundLogs();
   }
 
+  /**
+   * Bytes sent so far by streamed answers still in progress, per billing subject: an answer is recorded when it ends,
+   * and a quota check must not let a subject start more downloads while those under way already took it past its
+   * bandwidth.
+   */
+  private readonly streaming = new Map<string, number>();
+
+  /** Adds (or, at the end of an answer, takes back) bytes a streamed answer in progress has sent for a subject. */
+  streamed(billingSubject: string, bytes: number): void {
+    const total = (this.streaming.get(billingSubject) ?? 0) + bytes;
+    if (total === 0) this.streaming.delete(billingSubject);
+    else this.streaming.set(billingSubject, total);
+  }
+
   /** Requests and bytes this recorder has written for a billing subject in the UTC month starting at `monthStart`. */
   written(billingSubject: string, monthStart: Date): Usage {
     const w = this.writtenTotals.get(monthStart.getTime())?.get(billingSubject);
     return { requests: w?.requests ?? 0, bytes: w?.bytes ?? 0 };
   }
 
-  /** Requests and bytes recorded for a billing subject since `from` that are not in the database yet. */
+  /**
+   * Requests and bytes recorded for a billing subject since `from` that are not in the database yet, with the bytes
+   * streamed answers in progress have sent so far.
+   */
   unwritten(billingSubject: string, from: Date): Usage {
-    let requests = 0;
-    let bytes = 0;
+    // Checked on every request of a subject with a hard quota: only that subject's days are added up.
+    const fromMs = from.getTime();
+    const current = this.current.subjectUsage(billingSubject, fromMs);
+    const requests = current.requests;
+    // Answers in progress are this month's (they are counted in the day they end).
+    const bytes = current.bytes + (this.streaming.get(billingSubject) ?? 0);
     // A held batch whose daily usage is in (its path usage or logs failed) counts as written, not here.
-    for (const batch of [this.current, this.held && !this.held.counted ? this.held.batch : undefined]) {
-      if (!batch) continue;
-      for (const d of batch.days.values()) {
-        if (d.tenant.billingSubject !== billingSubject || d.day < from) continue;
-        requests += d.requests;
-        bytes += d.bytes;
-      }
-    }
-    return { requests, bytes };
+    if (!this.held || this.held.counted) return { requests, bytes };
+    const held = this.held.batch.subjectUsage(billingSubject, fromMs);
+    return { requests: requests + held.requests, bytes: bytes + held.bytes };
   }
 
   start(): void {

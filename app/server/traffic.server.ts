@@ -446,6 +446,8 @@ export const DEFAULT_MAX_PATHS = 50_000;
  */
 export class UsageBatch {
   readonly days = new Map<string, DayPart>();
+  /** The day parts of each billing subject (what a quota check adds up: not every tenant's day of the batch). */
+  private readonly bySubject = new Map<string, DayPart[]>();
   requests = 0;
   /** The day part of the last request added, the owner object it came with and the start of its day (epoch ms). */
   private last: DayPart | undefined;
@@ -483,10 +485,7 @@ export class UsageBatch {
     if (!d || tenant !== this.lastOwner || dayMs !== this.lastDay) {
       const key = dayKey(tenant, dayMs);
       d = this.days.get(key);
-      if (!d) {
-        d = new DayPart(tenant, new Date(dayMs), this.pathRoom);
-        this.days.set(key, d);
-      }
+      if (!d) d = this.newDay(key, tenant, dayMs);
       this.last = d;
       this.lastOwner = tenant;
       this.lastDay = dayMs;
@@ -510,6 +509,27 @@ export class UsageBatch {
     this.requests++;
     // The log's id is fixed now (and names the bucket the log starts), so a retried write cannot store it twice.
     if (keepLog) this.logs.push(tenant._id, e, undefined, madeAt);
+  }
+
+  private newDay(key: string, tenant: UsageOwner, dayMs: number): DayPart {
+    const d = new DayPart(tenant, new Date(dayMs), this.pathRoom);
+    this.days.set(key, d);
+    const ofSubject = this.bySubject.get(tenant.billingSubject);
+    if (ofSubject) ofSubject.push(d);
+    else this.bySubject.set(tenant.billingSubject, [d]);
+    return d;
+  }
+
+  /** Requests and bytes the batch counts for a billing subject on days from `fromMs` (epoch ms) on. */
+  subjectUsage(billingSubject: string, fromMs: number): { requests: number; bytes: number } {
+    let requests = 0;
+    let bytes = 0;
+    for (const d of this.bySubject.get(billingSubject) ?? []) {
+      if (d.day.getTime() < fromMs) continue;
+      requests += d.requests;
+      bytes += d.bytes;
+    }
+    return { requests, bytes };
   }
 
   get empty(): boolean {
@@ -542,14 +562,13 @@ export class UsageBatch {
     batch.logs.load(data.logs);
     const owners = data.owners.map((o) => ({ _id: new Types.ObjectId(o.id), slug: o.slug, billingSubject: o.billingSubject, ownerId: o.ownerId, idHex: o.id }));
     for (const { owner, day, counts, paths } of data.days) {
-      const d = new DayPart(owners[owner], new Date(day), batch.pathRoom);
+      const d = batch.newDay(dayKey(owners[owner], day), owners[owner], day);
       d.counts.set(counts);
       for (const [path, requests, bytes] of paths) {
         const p = d.path(path) as PathPart;
         p.requests = requests;
         p.bytes = bytes;
       }
-      batch.days.set(dayKey(owners[owner], day), d);
     }
     batch.requests = data.requests;
     return batch;
@@ -605,7 +624,7 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter, count
         upsert: true,
       },
     })),
-    seqField && writer ? (filter) => alreadyApplied(DailyUsage, filter, seqField, writer.seq) : undefined,
+    seqField && writer ? (filters) => alreadyApplied(DailyUsage, filters, seqField, writer.seq) : undefined,
   );
   counted?.();
   await upsertAll(
@@ -617,7 +636,7 @@ export async function recordBatch(batch: UsageBatch, writer?: BatchWriter, count
         upsert: true,
       },
     })),
-    seqField && writer ? (filter) => alreadyApplied(DailyPathUsage, filter, seqField, writer.seq) : undefined,
+    seqField && writer ? (filters) => alreadyApplied(DailyPathUsage, filters, seqField, writer.seq) : undefined,
   );
   await writeRequestLogs(batch.logs);
 }
@@ -726,16 +745,38 @@ export async function writeRequestLogs(logs: HeldLogs | readonly HeldLog[]): Pro
   }
 }
 
+/** Paths of one tenant's day looked up per query when a retried batch is checked (an `$in` on the unique index). */
+const APPLIED_CHECK_CHUNK = 1_000;
+
+/**
+ * Which of a writer's upserts (their filters) a document already holds, by the writer's sequence number: a retried
+ * batch whose first attempt landed finds each of its documents there. One query per tenant's day and up to
+ * APPLIED_CHECK_CHUNK paths (not one per document: a batch of 50,000 paths would take as many round trips).
+ */
 async function alreadyApplied(
-  model: { findOne: (filter: Record<string, unknown>, projection: Record<string, number>) => { lean: () => Promise<unknown> } },
-  filter: Record<string, unknown>,
+  model: { find: (filter: Record<string, unknown>, projection: Record<string, number>) => { lean: () => Promise<unknown> } },
+  filters: Array<Record<string, unknown>>,
   seqField: string,
   seq: number,
-): Promise<boolean> {
-  const { [seqField]: _guard, ...key } = filter;
-  const doc = (await model.findOne(key, { flushSeq: 1 }).lean()) as { flushSeq?: Record<string, number> } | null;
-  const applied = doc?.flushSeq?.[seqField.slice("flushSeq.".length)];
-  return applied !== undefined && applied >= seq;
+): Promise<boolean[]> {
+  const writer = seqField.slice("flushSeq.".length);
+  const keyOf = (tenant: unknown, day: unknown, path: unknown) => `${String(tenant)}|${(day as Date).getTime()}|${path ?? ""}`;
+  const groups = new Map<string, { tenant: unknown; day: unknown; paths: string[] }>();
+  for (const { tenant, day, path } of filters) {
+    const id = keyOf(tenant, day, undefined);
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { tenant, day, paths: [] }));
+    if (typeof path === "string") group.paths.push(path);
+  }
+  const applied = new Set<string>();
+  for (const { tenant, day, paths } of groups.values()) {
+    const chunks = paths.length === 0 ? [undefined] : Array.from({ length: Math.ceil(paths.length / APPLIED_CHECK_CHUNK) }, (_, i) => paths.slice(i * APPLIED_CHECK_CHUNK, (i + 1) * APPLIED_CHECK_CHUNK));
+    for (const chunk of chunks) {
+      const docs = (await model.find({ tenant, day, ...(chunk ? { path: { $in: chunk } } : {}) }, { path: 1, flushSeq: 1 }).lean()) as Array<{ path?: string; flushSeq?: Record<string, number> }>;
+      for (const doc of docs) if ((doc.flushSeq?.[writer] ?? -1) >= seq) applied.add(keyOf(tenant, day, doc.path));
+    }
+  }
+  return filters.map(({ tenant, day, path }) => applied.has(keyOf(tenant, day, path)));
 }
 
 /**
@@ -769,7 +810,20 @@ export async function recordRequests(events: RequestEvent[], now: Date = new Dat
 async function upsertAll(
   model: { bulkWrite: (ops: AnyBulkWriteOperation[], opts: { ordered: boolean }) => Promise<unknown> },
   ops: AnyBulkWriteOperation[],
-  applied?: (filter: Record<string, unknown>) => Promise<boolean>,
+  applied?: (filters: Array<Record<string, unknown>>) => Promise<boolean[]>,
+): Promise<void> {
+  // In commands of UPSERTS_PER_WRITE at most: a database runs one command at a time per connection, and the embedded
+  // store one at a time in all, so the edge's tenant and quota reads never queue behind a whole scan's paths.
+  for (let i = 0; i < ops.length; i += UPSERTS_PER_WRITE) await upsertSome(model, ops.slice(i, i + UPSERTS_PER_WRITE), applied);
+}
+
+/** Upserts per bulk write command (see `upsertAll`). */
+const UPSERTS_PER_WRITE = 1_000;
+
+async function upsertSome(
+  model: { bulkWrite: (ops: AnyBulkWriteOperation[], opts: { ordered: boolean }) => Promise<unknown> },
+  ops: AnyBulkWriteOperation[],
+  applied?: (filters: Array<Record<string, unknown>>) => Promise<boolean[]>,
 ): Promise<void> {
   let pending = ops;
   for (let attempt = 0; pending.length > 0; attempt++) {
@@ -779,12 +833,9 @@ async function upsertAll(
     } catch (err) {
       const writeErrors = (err as { writeErrors?: Array<{ index: number; code: number }> }).writeErrors;
       if (attempt >= 5 || !writeErrors?.length || writeErrors.some((w) => w.code !== 11000)) throw err;
-      const again: AnyBulkWriteOperation[] = [];
-      for (const w of writeErrors) {
-        const op = pending[w.index] as { updateOne: { filter: Record<string, unknown> } };
-        if (!applied || !(await applied(op.updateOne.filter))) again.push(op as AnyBulkWriteOperation);
-      }
-      pending = again;
+      const failed = writeErrors.map((w) => pending[w.index] as { updateOne: { filter: Record<string, unknown> } });
+      const done = applied ? await applied(failed.map((op) => op.updateOne.filter)) : [];
+      pending = failed.filter((_, i) => !done[i]) as AnyBulkWriteOperation[];
     }
   }
 }

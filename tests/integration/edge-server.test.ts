@@ -5,6 +5,7 @@ import http from "node:http";
 import net from "node:net";
 import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { PLANS } from "#app/server/billing.server.ts";
 import { encryptToken } from "#app/server/crypto.server.ts";
 import { createEdge, type Edge } from "#edge/server.ts";
 import { Account } from "#models/account.ts";
@@ -1238,5 +1239,39 @@ describe("quotas at the edge", () => {
     // A refusal is not usage; what is served is.
     expect(edge.deps.recorder.unwritten("user:u2", new Date(0))).toEqual({ requests: 0, bytes: 0 });
     expect(edge.deps.recorder.unwritten("user:u3", new Date(0))).toEqual({ requests: 1, bytes: IMAGE.length });
+  });
+
+  it("counts the bytes of downloads still in progress: a free subject whose streams took it past its bandwidth starts no more", async () => {
+    const id = new Types.ObjectId();
+    await Tenant.create(tenant("streamer", id, { ownerId: "u4", billingSubject: "user:u4" }));
+    const day = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1));
+    // A megabyte of the free plan's bandwidth left.
+    await DailyUsage.create({ tenant: id, slug: "streamer", billingSubject: "user:u4", ownerId: "x", day, requests: 1, bytes: PLANS.free.bandwidthBytes - 1_000_000 });
+    const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024 });
+    const host = `streamer.localhost:${p}`;
+    const socket = net.connect(p, "127.0.0.1");
+    socket.on("error", () => undefined);
+    let received = 0;
+    // A video too big to cache, streamed: 2 MB read, then the client stays, reading nothing more.
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 2_000_000) socket.pause();
+    });
+    try {
+      expect((await edgeRequest(p, host, "/img.png")).status).toBe(200);
+      socket.write(`GET /endless.mp4 HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      await expect.poll(() => received, { timeout: 10_000 }).toBeGreaterThan(2_000_000);
+      // The download is not over (not recorded yet), but what it sent counts: nothing more starts.
+      expect(e.deps.recorder.pendingRequests()).toBe(1);
+      const refused = await edgeRequest(p, host, "/img.png");
+      expect([refused.status, refused.text]).toEqual([429, expect.stringMatching(/^Monthly bandwidth quota of the free plan used up; service resumes /)]);
+    } finally {
+      socket.destroy();
+      await e.close(0);
+    }
+    // Once it ended, its bytes are counted once: in its recorded request, not also as in progress.
+    const logs = (await storedLogs(id)).filter((l) => l.path === "/endless.mp4");
+    expect(logs).toHaveLength(1);
+    expect(e.deps.recorder.unwritten("user:u4", new Date(0))).toEqual({ requests: 0, bytes: 0 });
   });
 });

@@ -1,6 +1,6 @@
 // A usage batch written twice by the same writer (a retry after a failure whose first attempt did land) counts once;
 // the next batch of that writer counts on top.
-import { Types } from "mongoose";
+import mongoose, { Types } from "mongoose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HeldLogs, recordBatch, requestLogBuckets, UsageBatch, type UsageOwner } from "#app/server/traffic.server.ts";
 import { DailyPathUsage } from "#models/daily-path-usage.ts";
@@ -44,6 +44,27 @@ describe("UsageBatch", () => {
       { tenant: "b", day: new Date(Date.UTC(2026, 10, 20)), requests: 1, bytes: 32 },
     ]);
     expect(batch.requests).toBe(adds.length);
+  });
+});
+
+describe("a billing subject's usage in a batch", () => {
+  it("adds up that subject's days from a date on, across its tenants and owner objects, and comes back from its data", () => {
+    const day = (n: number) => at.getTime() + n * 86_400_000;
+    const sameSubject: UsageOwner = { _id: new Types.ObjectId(), slug: "a2", billingSubject: "user:a", ownerId: "a" };
+    const batch = new UsageBatch();
+    batch.add(a, { ...event("/x", 1), time: day(-1) }, false);
+    batch.add(a, { ...event("/x", 2), time: day(0) }, false);
+    batch.add(aAgain, { ...event("/x", 4), time: day(0) }, false);
+    batch.add(sameSubject, { ...event("/x", 8), time: day(1) }, true);
+    batch.add(b, { ...event("/x", 16), time: day(0) }, false);
+    const from = Date.UTC(2026, 10, 20);
+    expect(batch.subjectUsage("user:a", from)).toEqual({ requests: 3, bytes: 14 });
+    expect(batch.subjectUsage("user:a", from - 86_400_000)).toEqual({ requests: 4, bytes: 15 });
+    expect(batch.subjectUsage("user:b", from)).toEqual({ requests: 1, bytes: 16 });
+    expect(batch.subjectUsage("user:nobody", from)).toEqual({ requests: 0, bytes: 0 });
+    const back = UsageBatch.fromData(batch.toData());
+    expect(back.subjectUsage("user:a", from)).toEqual({ requests: 3, bytes: 14 });
+    expect(back.subjectUsage("user:b", from)).toEqual({ requests: 1, bytes: 16 });
   });
 });
 
@@ -120,6 +141,40 @@ describe("recordBatch", () => {
       { path: "/b.png", requests: 1, bytes: 50 },
     ]);
     expect(await countLogs(owner._id)).toBe(3);
+  });
+
+  it("writes thousands of paths 1,000 at a time and checks their retry in a few queries (per tenant's day and 1,000 paths), counting each once", async () => {
+    const wide: UsageOwner = { _id: new Types.ObjectId(), slug: "wide", billingSubject: "user:wide", ownerId: "wide" };
+    const narrow: UsageOwner = { _id: new Types.ObjectId(), slug: "narrow", billingSubject: "user:narrow", ownerId: "narrow" };
+    const batch = new UsageBatch(undefined, 100_000);
+    for (let i = 0; i < 2_500; i++) batch.add(wide, event(`/scan/${i}.png`, i), false);
+    for (let i = 0; i < 10; i++) batch.add(narrow, { ...event(`/n/${i}.png`, 1), time: at.getTime() + 86_400_000 }, false);
+    const writer = { id: "edge-wide", seq: 1 };
+    const queries: string[] = [];
+    const watched = async (write: () => Promise<void>) => {
+      queries.length = 0;
+      mongoose.set("debug", (collection: string, method: string) => void queries.push(`${collection}.${method}`));
+      try {
+        await write();
+      } finally {
+        mongoose.set("debug", false);
+      }
+    };
+    await watched(() => recordBatch(batch, writer));
+    // Written 1,000 upserts at a time, so other reads never wait for a whole scan's paths.
+    expect(queries).toEqual(["daily_usage.bulkWrite", "daily_path_usage.bulkWrite", "daily_path_usage.bulkWrite", "daily_path_usage.bulkWrite"]);
+
+    // The retry of a write whose reply was lost: every upsert meets its document, already holding this sequence number.
+    await watched(() => recordBatch(batch, writer));
+    const reads = queries.filter((q) => !q.endsWith(".bulkWrite") && !q.endsWith(".insertMany"));
+    // Daily usage: one per tenant's day (2); paths: 3 for the 2,500 of one day, 1 for the other's 10.
+    expect(reads.filter((q) => q.startsWith("daily_usage."))).toHaveLength(2);
+    expect(reads.filter((q) => q.startsWith("daily_path_usage."))).toHaveLength(4);
+    expect((await DailyUsage.findOne({ tenant: wide._id }).lean())?.requests).toBe(2_500);
+    const paths = await DailyPathUsage.find({ tenant: wide._id }, { _id: 0, path: 1, requests: 1, bytes: 1 }).lean();
+    expect(paths).toHaveLength(2_500);
+    expect(paths.every((p) => p.requests === 1 && p.bytes === Number(/\/scan\/(\d+)\.png/.exec(p.path)?.[1]))).toBe(true);
+    expect(await DailyPathUsage.countDocuments({ tenant: narrow._id, requests: 1 })).toBe(10);
   });
 
   it("stores logs in buckets per tenant and UTC hour of at most 250, and a retry after a partly written batch stores each log once", async () => {
