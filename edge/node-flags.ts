@@ -1,4 +1,4 @@
-// The Node flags the edge process runs with (the launcher and bench:edge start it with them; see decision 011).
+// The edge process's Node flags, niceness and stop timing (the launcher and bench:edge start it with them; see decision 011).
 // --single-threaded-gc: V8 collects garbage on the main thread only, with no helper threads (young-generation
 // scavenges are not parallel, and old-generation marking and sweeping are incremental on the main thread rather
 // than concurrent). The edge is meant to run as one process per core, where helper threads only compete with the
@@ -29,3 +29,12 @@ export const EMBEDDED_STORE_NICENESS = 10;
 // logs every few seconds — and its reloads wait for a moment the serving thread leaves free rather than delaying a
 // cache hit.
 export const EDGE_DATABASE_THREAD_NICENESS = 10;
+
+// How long the edge takes to stop at most (`Edge.close`): its answers in progress get EDGE_CLOSE_GRACE_MS, those then
+// cut off EDGE_CLOSE_SETTLE_MS to settle, and the usage it holds EDGE_USAGE_STOP_MS to be written. The launcher
+// waits EDGE_STOP_MS (that, and time to close the database thread) before it kills the edge: killed earlier, an edge
+// stopped during a long download would lose the usage it was about to write.
+export const EDGE_CLOSE_GRACE_MS = 10_000;
+export const EDGE_CLOSE_SETTLE_MS = 5_000;
+export const EDGE_USAGE_STOP_MS = 10_000;
+export const EDGE_STOP_MS = EDGE_CLOSE_GRACE_MS + EDGE_CLOSE_SETTLE_MS + EDGE_USAGE_STOP_MS + 5_000;

@@ -7,6 +7,7 @@ import { ByteBudget, ResponseCache } from "./cache.ts";
 import { type EdgeDatabase, inlineDatabase } from "./database.ts";
 import { OriginFetcher } from "./fetch.ts";
 import { botFilter, createEdgeHandler, type EdgeDeps } from "./handler.ts";
+import { EDGE_CLOSE_GRACE_MS, EDGE_CLOSE_SETTLE_MS, EDGE_USAGE_STOP_MS } from "./node-flags.ts";
 import { OutageWatch } from "./outage.ts";
 import { QuotaGate } from "./quota.ts";
 import { TenantDirectory } from "./tenants.ts";
@@ -128,7 +129,7 @@ export function createEdge(config: EdgeConfig): Edge {
       recorder.start();
       return (server.address() as AddressInfo).port;
     },
-    async close(graceMs = 10_000) {
+    async close(graceMs = EDGE_CLOSE_GRACE_MS) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const settled = (ms: number) => Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, ms).unref())]);
@@ -137,9 +138,9 @@ export function createEdge(config: EdgeConfig): Edge {
       // in progress settles, and is recorded with what its client was sent, before the last usage write.
       server.closeAllConnections();
       await deps.fetcher.destroy();
-      await settled(5_000);
+      await settled(EDGE_CLOSE_SETTLE_MS);
       await closed;
-      await recorder.stop();
+      await recorder.stop(EDGE_USAGE_STOP_MS);
       await database.close();
     },
   };

@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { env } from "../app/server/env.server.ts";
 import { type RunningStore, start as startStore } from "../embedded-mongo/src/index.ts";
-import { EMBEDDED_STORE_NICENESS, edgeProcessArgs } from "../edge/node-flags.ts";
+import { EDGE_STOP_MS, EMBEDDED_STORE_NICENESS, edgeProcessArgs } from "../edge/node-flags.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -117,10 +117,12 @@ async function main(): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
+    // The edge may take up to EDGE_STOP_MS: its downloads in progress, then the usage it holds.
+    const limitMs = child === edge ? EDGE_STOP_MS : 15_000;
     const timer = setTimeout(() => {
-      log(`the ${name} did not stop within 15 s: killing it`);
+      log(`the ${name} did not stop within ${limitMs / 1000} s: killing it`);
       child.kill("SIGKILL");
-    }, 15_000);
+    }, limitMs);
     await exited;
     clearTimeout(timer);
   };
