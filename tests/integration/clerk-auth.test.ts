@@ -121,6 +121,50 @@ describe("a valid Bearer session token", () => {
   });
 });
 
+describe("a valid __session cookie (with __client_uat) on the JSON API", () => {
+  const userId = "user_clerk_cookie_api";
+  const slug = "clerk-cookie-one";
+  const cookieOf = () => clerkBrowserCookies(mintSessionToken({ userId }));
+
+  it("lists the user's tenants on GET /api/tenants, as a browser's fetch sends it", async () => {
+    const empty = await read(await call(tenantsRoute, "/api/tenants", { cookie: cookieOf() }));
+    expect(empty).toMatchObject({ status: 200, ...JSON_API });
+    expect(empty.headers.get("location")).toBeNull();
+    expect(empty.body).toEqual({ total: 0, tenants: [] });
+
+    // Made with a Bearer token of the same user: the cookie names the same caller.
+    expect((await createAs(mintSessionToken({ userId }), slug)).status).toBe(201);
+    const res = await read(await call(tenantsRoute, "/api/tenants", { headers: { Accept: "application/json", "Sec-Fetch-Dest": "empty" }, cookie: cookieOf() }));
+    expect(res).toMatchObject({ status: 200, ...JSON_API });
+    expect(res.headers.get("location")).toBeNull();
+    expect(res.body).toEqual({ total: 1, tenants: [listed(slug)] });
+  });
+
+  it("reads the user's tenant, and holds the cookie's caller to the user's free plan", async () => {
+    const cookie = cookieOf();
+    const post = await read(
+      await call(tenantsRoute, "/api/tenants", { cookie, json: { slug: "clerk-cookie-two", cms: "contentful", spaceId: "space1" } }),
+    );
+    // The free plan's one tenant is already taken by the first test: the cookie's caller is billed like the token's.
+    expect(post).toMatchObject({ status: 403, ...JSON_API });
+    expect(post.body).toEqual({ error: { code: "plan_limit", message: "The free plan allows 1 tenant", plan: "free", limit: 1 } });
+    const one = await read(await call(tenantRoute, `/api/tenants/${slug}`, { cookie, params: { slug } }));
+    expect(one).toMatchObject({ status: 200, ...JSON_API });
+    expect(one.body).toEqual(tenantValue(slug, null));
+  });
+
+  it("carries the organization and the plan of the cookie's token", async () => {
+    const cookie = clerkBrowserCookies(mintSessionToken({ userId, orgId: "org_clerk_cookie", plan: "pro" }));
+    const post = await read(await call(tenantsRoute, "/api/tenants", { cookie, json: { slug: "clerk-cookie-org", cms: "contentful", spaceId: "space1" } }));
+    expect(post).toMatchObject({ status: 201, ...JSON_API });
+    expect(post.headers.get("location")).toBe("/api/tenants/clerk-cookie-org");
+    expect(post.body).toEqual(created("clerk-cookie-org"));
+    const one = await read(await call(tenantRoute, "/api/tenants/clerk-cookie-org", { cookie, params: { slug: "clerk-cookie-org" } }));
+    expect(one).toMatchObject({ status: 200, ...JSON_API });
+    expect(one.body).toEqual(tenantValue("clerk-cookie-org", "org_clerk_cookie"));
+  });
+});
+
 describe("requests without a valid session token", () => {
   const userId = "user_clerk_rejected";
   const cases: Array<[string, string | null]> = [

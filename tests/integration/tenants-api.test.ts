@@ -60,8 +60,15 @@ describe("conventions", () => {
   });
 
   it("rejects a signed cookie whose signature was tampered with", async () => {
+    // The genuine cookie is accepted: only the tampering makes the difference.
+    expect((await read(await call(tenants, "/api/tenants", { cookie: pro }))).status).toBe(200);
     const res = await read(await call(tenants, "/api/tenants", { cookie: `${pro.slice(0, -3)}xyz` }));
     expect(res.status).toBe(401);
+    expectJsonHeaders(res);
+    expect(res.headers.get("location")).toBeNull();
+    expect(res.body).toEqual({
+      error: { code: "unauthorized", message: "Sign in, or send a session token as Authorization: Bearer <token>" },
+    });
   });
 
   it("answers 415 for a body that is not application/json", async () => {
@@ -99,6 +106,76 @@ describe("conventions", () => {
     const streamed = await read((await tenants.action({ request, params: {}, context: {} })) as Response);
     expect(streamed.status).toBe(413);
     expect(await Tenant.countDocuments({ slug: "big-one" })).toBe(0);
+  });
+
+  it("answers 413 on a declared Content-Length over 64 KiB without waiting for the body", async () => {
+    // A client that declares a large body and has not sent it (yet): the header alone must decide.
+    const never = new ReadableStream<Uint8Array>({ start() {} });
+    const request = new Request("http://localhost/api/tenants", {
+      method: "POST",
+      body: never,
+      headers: { "Content-Type": "application/json", "Content-Length": String(64 * 1024 + 1), Cookie: pro },
+      duplex: "half",
+    } as RequestInit);
+    const answer = Promise.resolve(tenants.action({ request, params: {}, context: {} }) as Promise<Response>);
+    const waited = new Promise<"still reading the body">((resolve) => setTimeout(() => resolve("still reading the body"), 2_000).unref());
+    const res = await Promise.race([answer, waited]);
+    expect(res).toBeInstanceOf(Response);
+    const reply = await read(res as Response);
+    expect(reply.status).toBe(413);
+    expectJsonHeaders(reply);
+    expect(reply.body).toEqual({ error: { code: "payload_too_large", message: "Request bodies are limited to 64 KiB" } });
+  });
+
+  describe("the 64 KiB limit, to the byte", () => {
+    const LIMIT = 64 * 1024;
+    let cookie: string;
+    beforeAll(async () => {
+      cookie = await localCookie({ userId: "api-body-limit", plan: "pro" });
+    });
+
+    /** A valid create body for `slug`, padded with trailing whitespace (still valid JSON) to exactly `bytes` bytes. */
+    const bodyOf = (slug: string, bytes: number) => {
+      const json = JSON.stringify({ slug, cms: "storyblok" });
+      return json + " ".repeat(bytes - Buffer.byteLength(json));
+    };
+    const post = async (body: string, how: "declared" | "streamed") => {
+      const bytes = new TextEncoder().encode(body);
+      const headers: Record<string, string> = { "Content-Type": "application/json", Cookie: cookie };
+      if (how === "declared") headers["Content-Length"] = String(bytes.byteLength);
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          // In two chunks, as a body arrives over the network.
+          controller.enqueue(bytes.subarray(0, 1000));
+          controller.enqueue(bytes.subarray(1000));
+          controller.close();
+        },
+      });
+      const request = new Request("http://localhost/api/tenants", { method: "POST", body: stream, headers, duplex: "half" } as RequestInit);
+      return read((await tenants.action({ request, params: {}, context: {} })) as Response);
+    };
+
+    it.each(["declared", "streamed"] as const)("accepts a body of exactly 65,536 bytes (%s)", async (how) => {
+      const slug = `limit-exact-${how}`;
+      const body = bodyOf(slug, LIMIT);
+      expect(Buffer.byteLength(body)).toBe(65_536);
+      const res = await post(body, how);
+      expect(res.status).toBe(201);
+      expectJsonHeaders(res);
+      expect(res.headers.get("location")).toBe(`/api/tenants/${slug}`);
+      expect(res.body).toEqual({ ok: true, key: `tenant:${slug}`, proxyBase: `http://${slug}.localhost:8787` });
+    });
+
+    it.each(["declared", "streamed"] as const)("refuses a body of 65,537 bytes (%s) and creates nothing", async (how) => {
+      const slug = `limit-over-${how}`;
+      const body = bodyOf(slug, LIMIT + 1);
+      expect(Buffer.byteLength(body)).toBe(65_537);
+      const res = await post(body, how);
+      expect(res.status).toBe(413);
+      expectJsonHeaders(res);
+      expect(res.body).toEqual({ error: { code: "payload_too_large", message: "Request bodies are limited to 64 KiB" } });
+      expect(await Tenant.countDocuments({ slug })).toBe(0);
+    });
   });
 
   it("answers 400 for malformed JSON", async () => {
@@ -262,6 +339,45 @@ describe("POST /api/tenants", () => {
     expect(res.body).toEqual({ error: { code: "invalid_request", message: "Invalid request body", issues: [{ path: "slug", message }] } });
   });
 
+  // Every reserved slug the contract names (§2).
+  const CONTRACT_RESERVED = [
+    "usage", "slug-availability", "new", "api", "edge", "www", "admin", "app", "assets", "static",
+    "cdn", "proxy", "dashboard", "docs", "status", "billing", "settings", "sign-in", "sign-out",
+  ];
+
+  it.each(CONTRACT_RESERVED)("refuses the reserved slug %j on create, and slug-availability reports it reserved", async (slug) => {
+    const res = await read(await create(pro, { slug, cms: "storyblok" }));
+    expect(res.status).toBe(400);
+    expectJsonHeaders(res);
+    expect(res.body).toEqual({ error: { code: "invalid_request", message: "Invalid request body", issues: [{ path: "slug", message: "is reserved" }] } });
+    expect(await Tenant.countDocuments({ slug })).toBe(0);
+
+    const available = await read(await call(availability, `/api/tenants/slug-availability?slug=${slug}`, { cookie: pro }));
+    expect(available.status).toBe(200);
+    expectJsonHeaders(available);
+    expect(available.body).toEqual({ slug, available: false, reason: "reserved" });
+  });
+
+  it.each([
+    [60, 31_536_000],
+    [31_536_000, 60],
+  ])("accepts cacheTTL %i (a bound) on create, and the other bound %i on update", async (cacheTTL, updated) => {
+    const slug = `ttl-bound-${cacheTTL}`;
+    const res = await read(await create(pro, { slug, cms: "storyblok", cacheTTL }));
+    expect(res.status).toBe(201);
+    expectJsonHeaders(res);
+    expect(res.body).toEqual({ ok: true, key: `tenant:${slug}`, proxyBase: `http://${slug}.localhost:8787` });
+    const got = await read(await getTenant(pro, slug));
+    expect(got.status).toBe(200);
+    const value = { ...defaultsFor(slug, { cms: "storyblok", region: "eu" }), cacheTTL };
+    expect(got.body).toEqual({ key: `tenant:${slug}`, value });
+
+    const put = await read(await putTenant(pro, slug, { cacheTTL: updated }));
+    expect(put.status).toBe(200);
+    expectJsonHeaders(put);
+    expect(put.body).toEqual({ key: `tenant:${slug}`, value: { ...value, cacheTTL: updated } });
+  });
+
   it("accepts the longest and shortest valid slugs", async () => {
     for (const slug of ["abc", `a${"b1-".repeat(20)}xy`]) {
       expect(slug.length === 3 || slug.length === 63).toBe(true);
@@ -359,14 +475,20 @@ describe("GET /api/tenants/slug-availability", () => {
   });
 
   it.each([
-    [undefined, "slug", "is required"],
-    ["AB", "slug", "must be at least 3 characters"],
-    ["bad_slug", "slug", "may contain only a-z, 0-9 and hyphens, and must start with a letter"],
-  ])("answers 400 for %j", async (slug, path, message) => {
+    [undefined, [{ path: "slug", message: "is required" }]],
+    [
+      "AB",
+      [
+        { path: "slug", message: "must be at least 3 characters" },
+        { path: "slug", message: "may contain only a-z, 0-9 and hyphens, and must start with a letter" },
+      ],
+    ],
+    ["bad_slug", [{ path: "slug", message: "may contain only a-z, 0-9 and hyphens, and must start with a letter" }]],
+  ])("answers 400 for %j", async (slug, issues) => {
     const res = await check(slug);
     expect(res.status).toBe(400);
-    expect(res.body?.error).toMatchObject({ code: "invalid_request", message: "Invalid query" });
-    expect((res.body?.error as { issues: unknown[] }).issues).toContainEqual({ path, message });
+    expectJsonHeaders(res);
+    expect(res.body).toEqual({ error: { code: "invalid_request", message: "Invalid query", issues } });
   });
 
   it("rejects unknown query parameters", async () => {

@@ -21,6 +21,7 @@ import { call, read } from "#tests/fixtures/http.ts";
 import { countLogs } from "#tests/support/request-logs.ts";
 
 const DAY = 86_400_000;
+const PERIOD_MESSAGE = "must be one of current_month, previous_month, 7d, 30d, 90d, or a month as YYYY-MM from 1970-01 to 9999-11";
 const T0 = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
 const iso = (ms: number) => new Date(ms).toISOString();
 const dayOf = (ms: number) => iso(ms).slice(0, 10);
@@ -122,25 +123,34 @@ describe("POST /api/usage/ingest", () => {
     expect(tooMany.body).toEqual({
       error: { code: "invalid_request", message: "Invalid request body", issues: [{ path: "events", message: "must hold at most 1000 events" }] },
     });
-    const cases: Array<[unknown, string]> = [
-      [{ ...one, status: 99 }, "events.0.status"],
-      [{ ...one, cacheStatus: "hit" }, "events.0.cacheStatus"],
-      [{ ...one, kind: "video" }, "events.0.kind"],
-      [{ ...one, timestamp: "yesterday" }, "events.0.timestamp"],
-      [{ ...one, bytes: -1 }, "events.0.bytes"],
-      [{ ...one, path: "no-slash" }, "events.0.path"],
-      [{ ...one, tenant: "Not A Slug" }, "events.0.tenant"],
-      [{ ...one, extra: 1 }, "events.0.extra"],
+    const invalidBody = (path: string, message: string) => ({
+      error: { code: "invalid_request", message: "Invalid request body", issues: [{ path, message }] },
+    });
+    const cases: Array<[unknown, unknown]> = [
+      [{ events: [{ ...one, status: 99 }] }, invalidBody("events.0.status", "Too small: expected number to be >=100")],
+      [{ events: [{ ...one, cacheStatus: "hit" }] }, invalidBody("events.0.cacheStatus", 'Invalid option: expected one of "HIT"|"MISS"|"BYPASS"|"ERROR"')],
+      [{ events: [{ ...one, kind: "video" }] }, invalidBody("events.0.kind", 'Invalid option: expected one of "asset"|"api"')],
+      [{ events: [{ ...one, timestamp: "yesterday" }] }, invalidBody("events.0.timestamp", "must be an ISO date-time")],
+      [{ events: [{ ...one, bytes: -1 }] }, invalidBody("events.0.bytes", "Too small: expected number to be >=0")],
+      [{ events: [{ ...one, path: "no-slash" }] }, invalidBody("events.0.path", "must start with /")],
+      [{ events: [{ ...one, tenant: "Not A Slug" }] }, invalidBody("events.0.tenant", "may contain only a-z, 0-9 and hyphens, and must start with a letter")],
+      [{ events: [{ ...one, extra: 1 }] }, invalidBody("events.0.extra", "is not a known field")],
+      [{ events: "none" }, invalidBody("events", "Invalid input: expected array, received string")],
+      [{}, invalidBody("events", "Invalid input: expected array, received undefined")],
     ];
-    for (const [event, path] of cases) {
-      const res = await read(await postIngest({ events: [event] }));
+    for (const [body, expected] of cases) {
+      const res = await read(await postIngest(body));
       expect(res.status).toBe(400);
-      expect((res.body?.error as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toEqual([path]);
+      expect(res.contentType).toBe("application/json; charset=utf-8");
+      expect(res.cacheControl).toBe("no-store");
+      expect(res.body).toEqual(expected);
     }
-    expect((await read(await postIngest({ events: "none" }))).status).toBe(400);
-    expect((await read(await postIngest({}))).status).toBe(400);
-    const media = await call(ingest, "/api/usage/ingest", { method: "POST", body: "x", headers: { ...keyHeader(), "Content-Type": "text/plain" } });
+    const media = await read(
+      await call(ingest, "/api/usage/ingest", { method: "POST", body: "x", headers: { ...keyHeader(), "Content-Type": "text/plain" } }),
+    );
     expect(media.status).toBe(415);
+    expect(media.contentType).toBe("application/json; charset=utf-8");
+    expect(media.body).toEqual({ error: { code: "unsupported_media_type", message: "Request bodies must be application/json" } });
     const huge = await read(await postIngest({ events: [{ ...one, path: `/${"x".repeat(5 * 1024 * 1024)}` }] }));
     expect(huge.status).toBe(413);
     expect(huge.body).toEqual({ error: { code: "payload_too_large", message: "Request bodies are limited to 4096 KiB" } });
@@ -253,9 +263,14 @@ describe("GET /api/tenants/{slug}/analytics", () => {
     });
     const stranger = await localCookie({ userId: "stats-stranger" });
     expect((await read(await get(analyticsRoute, "/api/tenants/stats-co/analytics", "stats-co", stranger))).status).toBe(404);
-    const post = await call(analyticsRoute, "/api/tenants/stats-co/analytics", { method: "POST", json: {}, params: { slug: "stats-co" }, cookie: owner });
+    const post = await read(
+      await call(analyticsRoute, "/api/tenants/stats-co/analytics", { method: "POST", json: {}, params: { slug: "stats-co" }, cookie: owner }),
+    );
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect(post.contentType).toBe("application/json; charset=utf-8");
+    expect(post.cacheControl).toBe("no-store");
+    expect(post.body).toEqual({ error: { code: "method_not_allowed", message: "POST is not allowed here" } });
   });
 });
 
@@ -340,9 +355,16 @@ describe("GET /api/tenants/{slug}/usage", () => {
   });
 
   it("answers 400 for an invalid period and 404 for another tenant", async () => {
-    expect((await read(await get(tenantUsageRoute, "/api/tenants/stats-co/usage?period=week"))).status).toBe(400);
+    const bad = await read(await get(tenantUsageRoute, "/api/tenants/stats-co/usage?period=week"));
+    expect(bad.status).toBe(400);
+    expect(bad.contentType).toBe("application/json; charset=utf-8");
+    expect(bad.cacheControl).toBe("no-store");
+    expect(bad.body).toEqual({ error: { code: "invalid_request", message: "Invalid query", issues: [{ path: "period", message: PERIOD_MESSAGE }] } });
     const stranger = await localCookie({ userId: "stats-stranger" });
-    expect((await read(await get(tenantUsageRoute, "/api/tenants/stats-co/usage", "stats-co", stranger))).status).toBe(404);
+    const hidden = await read(await get(tenantUsageRoute, "/api/tenants/stats-co/usage", "stats-co", stranger));
+    expect(hidden.status).toBe(404);
+    expect(hidden.contentType).toBe("application/json; charset=utf-8");
+    expect(hidden.body).toEqual({ error: { code: "not_found", message: 'No tenant "stats-co"' } });
   });
 });
 
@@ -389,8 +411,19 @@ describe("GET /api/tenants/usage", () => {
   });
 
   it("answers 400 for an invalid period and 401 without a session", async () => {
-    expect((await read(await call(accountUsageRoute, "/api/tenants/usage?period=yesterday", { cookie: owner }))).status).toBe(400);
-    expect((await read(await call(accountUsageRoute, "/api/tenants/usage"))).status).toBe(401);
+    const bad = await read(await call(accountUsageRoute, "/api/tenants/usage?period=yesterday", { cookie: owner }));
+    expect(bad.status).toBe(400);
+    expect(bad.contentType).toBe("application/json; charset=utf-8");
+    expect(bad.cacheControl).toBe("no-store");
+    expect(bad.body).toEqual({ error: { code: "invalid_request", message: "Invalid query", issues: [{ path: "period", message: PERIOD_MESSAGE }] } });
+    const anonymous = await read(await call(accountUsageRoute, "/api/tenants/usage"));
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.contentType).toBe("application/json; charset=utf-8");
+    expect(anonymous.cacheControl).toBe("no-store");
+    expect(anonymous.headers.get("location")).toBeNull();
+    expect(anonymous.body).toEqual({
+      error: { code: "unauthorized", message: "Sign in, or send a session token as Authorization: Bearer <token>" },
+    });
   });
 });
 
@@ -499,13 +532,43 @@ describe("GET /api/tenants/{slug}/logs", () => {
     const forged = `${Buffer.from(decoded.replace(/^\d/, "9")).toString("base64url")}.${mac}`;
     // The MAC's last character changed (to one it is not: "A" when it ends in "A" would be the same cursor).
     const retagged = `${payload}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`;
+    const refused = { error: { code: "invalid_request", message: "Invalid query", issues: [{ path: "cursor", message: "is not a cursor this endpoint issued" }] } };
+    // The genuine cursor is taken: only the tampering makes the difference.
+    expect((await logs(`?limit=2&cursor=${encodeURIComponent(cursor)}`)).status).toBe(200);
     for (const bad of [forged, retagged, `${cursor}.x`]) {
       const res = await logs(`?cursor=${encodeURIComponent(bad)}`);
       expect(res.status).toBe(400);
+      expect(res.contentType).toBe("application/json; charset=utf-8");
+      expect(res.body).toEqual(refused);
     }
     const twin = await localCookie({ userId: "stats-twin", plan: "pro" });
     const other = await logs(`?cursor=${encodeURIComponent(cursor)}`, "stats-twin", twin);
     expect(other.status).toBe(400);
+    expect(other.contentType).toBe("application/json; charset=utf-8");
+    expect(other.body).toEqual(refused);
+  });
+
+  it("accepts limit=200, the largest page", async () => {
+    const pager = await localCookie({ userId: "stats-pager", plan: "pro" });
+    expect((await call(tenants, "/api/tenants", { method: "POST", json: { slug: "stats-pager", cms: "storyblok" }, cookie: pager })).status).toBe(201);
+    const events = Array.from({ length: 201 }, (_, i) => ev("stats-pager", h(2, i), `/page/${i}.jpg`, 200, "HIT", "asset", i));
+    expect((await read(await postIngest({ events }))).body).toEqual({ ok: true, accepted: 201, rejected: 0 });
+    // The same 200 newest logs, read in two pages of 100.
+    const first = (await logs("?limit=100", "stats-pager", pager)).body as unknown as Page;
+    const second = (await logs(`?limit=100&cursor=${first.pagination.nextCursor}`, "stats-pager", pager)).body as unknown as Page;
+
+    const res = await logs("?limit=200", "stats-pager", pager);
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe("application/json; charset=utf-8");
+    expect(res.cacheControl).toBe("no-store");
+    expect(res.body).toEqual({
+      logs: [...first.logs, ...second.logs],
+      pagination: { limit: 200, nextCursor: expect.any(String), hasMore: true },
+    });
+    const body = res.body as unknown as Page;
+    expect(body.logs).toHaveLength(200);
+    expect(body.logs[0].path).toBe("/page/200.jpg");
+    expect(body.logs[199].path).toBe("/page/1.jpg");
   });
 
   it("answers 404 for a tenant the caller cannot access", async () => {
@@ -513,5 +576,46 @@ describe("GET /api/tenants/{slug}/logs", () => {
     const res = await logs("", "stats-co", stranger);
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ error: { code: "not_found", message: 'No tenant "stats-co"' } });
+  });
+});
+
+describe("methods the traffic routes do not serve", () => {
+  const routes: Array<[string, Parameters<typeof call>[0], string, string]> = [
+    ["analytics", analyticsRoute, "/api/tenants/stats-co/analytics", "GET, HEAD"],
+    ["bandwidth-daily", bandwidthRoute, "/api/tenants/stats-co/bandwidth-daily", "GET, HEAD"],
+    ["logs", logsRoute, "/api/tenants/stats-co/logs", "GET, HEAD"],
+    ["{slug}/usage", tenantUsageRoute, "/api/tenants/stats-co/usage", "GET, HEAD"],
+    ["tenants/usage", accountUsageRoute, "/api/tenants/usage", "GET, HEAD"],
+    ["usage/ingest", ingest, "/api/usage/ingest", "POST"],
+  ];
+  const cases = routes.flatMap(([name, route, url, allow]) =>
+    (allow === "POST" ? ["GET", "PUT", "DELETE", "PATCH"] : ["POST", "PUT", "DELETE", "PATCH"]).map((method) => [name, method, route, url, allow] as const),
+  );
+
+  it.each(cases)("%s: %s answers 405 with Allow and the error JSON", async (_name, method, route, url, allow) => {
+    const res = await read(
+      await call(route, url, {
+        method,
+        json: method === "GET" ? undefined : {},
+        params: { slug: "stats-co" },
+        cookie: owner,
+        headers: keyHeader(),
+      }),
+    );
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe(allow);
+    expect(res.contentType).toBe("application/json; charset=utf-8");
+    expect(res.cacheControl).toBe("no-store");
+    expect(res.body).toEqual({ error: { code: "method_not_allowed", message: `${method} is not allowed here` } });
+  });
+
+  it.each(routes.filter(([, , , allow]) => allow !== "POST"))("%s: HEAD is served by the GET handler", async (_name, route, url) => {
+    const [head, get] = await Promise.all(
+      ["HEAD", "GET"].map(async (method) => read(await call(route, url, { method, params: { slug: "stats-co" }, cookie: owner }))),
+    );
+    expect(head.status).toBe(200);
+    expect([...head.headers]).toEqual([...get.headers]);
+    // The loader answers HEAD exactly as GET; Remix's request handler then drops the body (contract-remix-dispatch).
+    expect(head.body).toEqual(get.body);
   });
 });
