@@ -33,7 +33,8 @@ const edge = createEdge({
   database,
 });
 
-const port = await edge.listen(env.edge.port, env.host);
+// Where the app listens too: in local mode loopback only unless HOST says otherwise (its API proxy holds tenants' tokens).
+const port = await edge.listen(env.edge.port, env.listenHost);
 console.log(`[edge] serving tenants on http://<slug>.${env.edge.host}:${port} and http://${env.edge.host}:${port}/<slug>`);
 
 let stopping = false;

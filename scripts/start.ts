@@ -2,6 +2,8 @@
 // MONGODB_URI is set, then the app (remix-serve, or remix dev with live reload) and the edge beside it (restarted on
 // changes in dev). Ctrl-C stops the app and the edge first (the edge writes the usage it holds) and the store last,
 // so every acknowledged write is flushed.
+// First: the settings of .env are in process.env before any module below reads it.
+import { loadedFromDotEnv } from "./dot-env.ts";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,6 +16,7 @@ import { EDGE_STOP_MS, EMBEDDED_STORE_NICENESS, edgeProcessArgs } from "../edge/
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
 const log = (line: string) => console.log(`[start] ${line}`);
+if (loadedFromDotEnv.length > 0) log(`settings from .env: ${loadedFromDotEnv.join(", ")}`);
 
 function newestMtime(entry: string): number {
   const full = path.join(root, entry);

@@ -25,11 +25,10 @@ export const envSchema = z
       message: "must be a mongodb:// or mongodb+srv:// connection string",
     }),
     DATA_DIR: z.string().default("./.data"),
-    PROXY_BASE_URL: z
-      .string()
-      .default("http://{slug}.localhost:8787")
-      .refine((v) => v.includes("{slug}"), { message: "must contain {slug}" })
-      .refine((v) => URL.canParse(v.replaceAll("{slug}", "example")), { message: "must be a URL once {slug} is filled in" }),
+    // Unset: the edge's own address, http://{slug}.<EDGE_HOST>:<EDGE_PORT>.
+    PROXY_BASE_URL: optionalText
+      .refine((v) => v === undefined || v.includes("{slug}"), { message: "must contain {slug}" })
+      .refine((v) => v === undefined || URL.canParse(v.replaceAll("{slug}", "example")), { message: "must be a URL once {slug} is filled in" }),
     CNAME_TARGET: z
       .string()
       .default("edge.localhost")
@@ -92,7 +91,7 @@ export function parseEnv(source: Record<string, string | undefined>) {
     listenHost: e.HOST ?? (clerk ? undefined : "127.0.0.1"),
     mongodbUri: e.MONGODB_URI,
     dataDir,
-    proxyBaseUrl: e.PROXY_BASE_URL,
+    proxyBaseUrl: e.PROXY_BASE_URL ?? `http://{slug}.${e.EDGE_HOST.toLowerCase()}:${e.EDGE_PORT}`,
     cnameTarget: e.CNAME_TARGET.toLowerCase(),
     ingestKey: e.INGEST_KEY ?? secrets.ingestKey,
     /** The first key encrypts; every key listed still decrypts what it encrypted (rotation). */

@@ -1,6 +1,7 @@
 // Every dashboard page, the whole life of a tenant, twice: with JavaScript and with it turned off. Each page is
 // checked with axe (no serious or critical violations) and photographed (test-results/screenshots).
 import { type BrowserContext, type Page } from "@playwright/test";
+import { EDGE_PORT } from "../../playwright.config";
 import { expect, expectAccessible, ingest, publishDns, screenshot, signedInContext, test, type TrafficEvent } from "./support/fixtures";
 
 const DAY = 86_400_000;
@@ -111,7 +112,7 @@ for (const js of [true, false]) {
     test("the overview: empty state first, then numbers, charts and tables", async () => {
       await visit(`/tenants/${slug}`, "overview-empty");
       await expect(page.getByText("No traffic yet.")).toBeVisible();
-      await expect(page.getByText(`curl -I http://${slug}.localhost:8787/your-asset.jpg`)).toBeVisible();
+      await expect(page.getByText(`curl -I http://${slug}.localhost:${EDGE_PORT}/your-asset.jpg`)).toBeVisible();
 
       sent = traffic(slug);
       await ingest(page.request, sent);
@@ -292,7 +293,7 @@ for (const js of [true, false]) {
       await visit("/", "tenants");
       const row = page.getByRole("row", { name: new RegExp(slug) });
       await expect(row).toContainText("contentful");
-      await expect(row).toContainText(`http://${slug}.localhost:8787`);
+      await expect(row).toContainText(`http://${slug}.localhost:${EDGE_PORT}`);
       // The list counts this UTC month's requests: early in a month, the traffic of the days before is last month's.
       const today = new Date();
       const monthStart = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1);

@@ -1,6 +1,6 @@
 // The local sign-in page signs a user in and shows the tenant list; the same session cookie works for the API.
 import { expect, test } from "@playwright/test";
-import { NO_DB_PORT } from "../../playwright.config";
+import { EDGE_PORT, NO_DB_PORT } from "../../playwright.config";
 import { expectAccessible, screenshot } from "./support/fixtures";
 
 test("signs in on the local sign-in page and sees the tenant list", async ({ page }) => {
@@ -26,7 +26,8 @@ test("signs in on the local sign-in page and sees the tenant list", async ({ pag
   const row = page.getByRole("row", { name: /e2e-acme/ });
   await expect(row).toBeVisible();
   await expect(row).toContainText("contentful");
-  await expect(row).toContainText("http://e2e-acme.localhost:8787");
+  // The edge address the app hands out follows EDGE_PORT (PROXY_BASE_URL unset).
+  await expect(row).toContainText(`http://e2e-acme.localhost:${EDGE_PORT}`);
 });
 
 test("rejects an invalid user id on the sign-in form, with JavaScript off", async ({ browser }) => {

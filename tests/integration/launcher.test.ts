@@ -135,6 +135,7 @@ describe("npm start", () => {
       .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
     if (external) {
       await expect(fetch(`http://${external}:${port}/healthz`)).rejects.toThrow();
+      await expect(fetch(`http://${external}:${edgePort}/`)).rejects.toThrow();
     }
 
     const cookie = await signIn(port, "launcher-user");

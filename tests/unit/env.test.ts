@@ -91,6 +91,11 @@ describe("parseEnv", () => {
     expect(rotated.tokenEncryptionKeys.map((k) => k[0])).toEqual([8, 7]);
   });
 
+  it("gives tenants the edge's own address when PROXY_BASE_URL is unset, following EDGE_HOST and EDGE_PORT", () => {
+    expect(parseEnv({ DATA_DIR: tmp(), EDGE_HOST: "Edge.Test", EDGE_PORT: "9000" }).proxyBaseUrl).toBe("http://{slug}.edge.test:9000");
+    expect(parseEnv({ DATA_DIR: tmp(), EDGE_PORT: "9000", PROXY_BASE_URL: "https://{slug}.cdn.example" }).proxyBaseUrl).toBe("https://{slug}.cdn.example");
+  });
+
   it("switches to Clerk mode with both keys, listening on every interface unless HOST says otherwise", () => {
     const env = parseEnv({ DATA_DIR: tmp(), CLERK_PUBLISHABLE_KEY: "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA", CLERK_SECRET_KEY: "sk_live_x" });
     expect(env.authMode).toBe("clerk");
