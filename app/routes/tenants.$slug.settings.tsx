@@ -123,9 +123,11 @@ function apiConfigFormSchema(rules: OriginRules) {
   });
 }
 
-const apiTokenFormSchema = z.object({ token: text }).transform((form, ctx) => {
+// `shownOrigin`: the API origin the page showed when the token was typed (empty: none was set), checked on saving.
+const apiTokenFormSchema = z.object({ token: text, shownOrigin: z.string().optional() }).transform((form, ctx) => {
   const parsed = apiTokenBodySchema.safeParse({ token: form.token });
-  if (parsed.success) return parsed.data;
+  // (A post without the field, from a page older than it, is not checked.)
+  if (parsed.success) return { ...parsed.data, shownOrigin: form.shownOrigin === undefined ? undefined : form.shownOrigin || null };
   const issues = issuesOf(ctx, ["token"]);
   issues.addAll(parsed.error);
   issues.report();
@@ -195,8 +197,8 @@ const HANDLERS: Record<Intent, Handler> = {
   "api-token": handler(
     "api-token",
     () => apiTokenFormSchema,
-    async (who, t, { token }) => {
-      await setApiToken(who, t.slug, token);
+    async (who, t, { token, shownOrigin }) => {
+      await setApiToken(who, t.slug, token, shownOrigin);
       return redirectWithToast(settingsUrl(t.slug), { kind: "success", message: "API token saved" });
     },
   ),
@@ -374,9 +376,11 @@ function ApiTokenForm({ tenant, lastResult }: { tenant: TenantValue; lastResult:
     <section className="card" aria-labelledby="api-token-heading">
       <h2 id="api-token-heading">CMS API token</h2>
       <p>
-        The token is <strong>{status}</strong>. It is stored encrypted and never shown; saving a new one replaces it.
+        The token is <strong>{status}</strong>. It is stored encrypted and never shown; saving a new one replaces it. It is sent
+        only to the API origin above, and removed if that moves to another host.
       </p>
       <FormShell form={form as never} intent="api-token">
+        <input type="hidden" name="shownOrigin" value={tenant.apiOrigin ?? ""} />
         <Fragment key={`${tenant.apiTokenUpdatedAt}-${replies}`}>
           <Field meta={metas(fields).token} label={tenant.apiTokenSet ? "New API token" : "API token"} type="password" autoComplete="new-password" inputProps={{ required: true, defaultValue: undefined }} />
         </Fragment>

@@ -5,8 +5,8 @@ import type { apiConfigBodySchema } from "#app/schemas/api-proxy.ts";
 import { type Caller, accessFilter } from "./auth.server.ts";
 import { encryptToken } from "./crypto.server.ts";
 import { connectDb } from "./db.server.ts";
-import { notFound } from "./http.server.ts";
-import { findAccessibleTenant, updateAsRead } from "./tenants.server.ts";
+import { invalid, notFound } from "./http.server.ts";
+import { updateAsRead } from "./tenants.server.ts";
 
 export type ApiConfigInput = z.infer<ReturnType<typeof apiConfigBodySchema>>;
 
@@ -45,21 +45,33 @@ export function setApiConfig(who: Caller, slug: string, input: ApiConfigInput): 
     // A first API origin keeps a token entered before it (nothing has been sent anywhere with it yet).
     const moved = before !== null && originOf(before) !== originOf(config.apiOrigin);
     const update = { $set: moved ? { ...config, apiToken: null, apiTokenUpdatedAt: null } : config };
-    const doc = await Tenant.findOneAndUpdate({ _id: current._id, apiOrigin: before, ...accessFilter(who) }, update, { returnDocument: "after" }).lean<TenantDoc>();
+    // A move also waits for the token as read: one saved meanwhile is read again, and reported as removed.
+    const filter = { _id: current._id, apiOrigin: before, ...(moved ? { apiTokenUpdatedAt: current.apiTokenUpdatedAt ?? null } : {}), ...accessFilter(who) };
+    const doc = await Tenant.findOneAndUpdate(filter, update, { returnDocument: "after" }).lean<TenantDoc>();
     return doc ? { config: apiConfigOf(doc), tokenRemoved: moved && Boolean(current.apiToken) } : null;
   });
 }
 
-/** Stores the API token encrypted (bound to this tenant); it is never returned. */
-export async function setApiToken(who: Caller, slug: string, token: string) {
-  const tenant = await findAccessibleTenant(who, slug);
-  const updatedAt = new Date();
-  const res = await Tenant.updateOne(
-    { _id: tenant._id, ...accessFilter(who) },
-    { $set: { apiToken: encryptToken(token, tenant._id.toHexString()), apiTokenUpdatedAt: updatedAt } },
-  );
-  if (res.matchedCount !== 1) throw notFound(`No tenant "${slug}"`);
-  return { updatedAt: updatedAt.toISOString() };
+/**
+ * Stores the API token encrypted (bound to this tenant); it is never returned. It is for the API origin set when it
+ * is stored (written on condition that the origin is still the one read). A form passes the origin its page showed
+ * (`shownOrigin`): if the origin has moved since, the token is refused rather than sent somewhere its user never saw.
+ */
+export function setApiToken(who: Caller, slug: string, token: string, shownOrigin?: string | null) {
+  return updateAsRead(who, slug, async (tenant) => {
+    const origin = tenant.apiOrigin ?? null;
+    if (shownOrigin !== undefined && shownOrigin !== origin) {
+      throw invalid("Invalid request body", [
+        { path: "token", message: `the API origin is now ${origin ?? "not set"}, not the one this page showed: check it, then enter the token again` },
+      ]);
+    }
+    const updatedAt = new Date();
+    const res = await Tenant.updateOne(
+      { _id: tenant._id, apiOrigin: origin, ...accessFilter(who) },
+      { $set: { apiToken: encryptToken(token, tenant._id.toHexString()), apiTokenUpdatedAt: updatedAt } },
+    );
+    return res.matchedCount === 1 ? { updatedAt: updatedAt.toISOString() } : null;
+  });
 }
 
 const VERSION_FIELDS = { api: ["cacheVersions.api"], assets: ["cacheVersions.assets"], all: ["cacheVersions.api", "cacheVersions.assets"] };

@@ -1,7 +1,7 @@
 // The write-only API token goes only to the origin it was entered for (decision 024): moving the API origin to another
 // scheme, host or port removes it, through the API (PUT /api/tenants/{slug}/api-config) and through the settings
 // page's form alike; other changes of the API proxy settings keep it. Tokens a request header cannot carry are refused.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as apiConfigRoute from "#app/routes/api.tenants.$slug.api-config.ts";
 import * as apiTokenRoute from "#app/routes/api.tenants.$slug.api-token.ts";
 import * as tenantsRoute from "#app/routes/api.tenants.ts";
@@ -107,7 +107,62 @@ describe("the API token and the API origin", () => {
     expect(await storedToken("ato-first")).toBe(TOKEN);
   });
 
-  it("never lets a concurrent move keep the token: of parallel writes, whichever lands last decides, and a move always removes it", async () => {
+  it("reads the tenant again when another write lands between its read and its write: a stale 'no move' never keeps a token", async () => {
+    await create("ato-stale");
+    expect((await putConfig("ato-stale", { apiOrigin: "https://cdn.contentful.com/a", apiAuthMode: "bearer" })).status).toBe(200);
+    // This request reads contentful's origin (no move), then, before its write, another editor moves the origin to
+    // another host and saves a token for it: written as read, the token entered for that host would go to contentful.
+    const original = Tenant.findOneAndUpdate.bind(Tenant) as (...args: unknown[]) => { lean: () => Promise<unknown> };
+    let interleaved = false;
+    const spy = vi.spyOn(Tenant, "findOneAndUpdate").mockImplementation(((...args: unknown[]) => ({
+      lean: async () => {
+        if (!interleaved) {
+          interleaved = true;
+          expect((await putConfig("ato-stale", { apiOrigin: "https://api.other.example", apiAuthMode: "bearer" })).status).toBe(200);
+          expect((await putToken("ato-stale", `${TOKEN}-other`)).status).toBe(200);
+        }
+        return original(...args).lean();
+      },
+    })) as never);
+    try {
+      const res = await putConfig("ato-stale", { apiOrigin: "https://cdn.contentful.com/b", apiAuthMode: "bearer" });
+      expect(res.body).toEqual({ ...DEFAULTS, apiOrigin: "https://cdn.contentful.com/b", apiAuthMode: "bearer", apiTokenSet: false });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(interleaved).toBe(true);
+    expect(await storedToken("ato-stale")).toBeNull();
+  });
+
+  it("refuses a token typed on a page that showed another API origin than the one set now (the form), and saves it otherwise", async () => {
+    await create("ato-shown");
+    expect((await putConfig("ato-shown", { apiOrigin: "https://cdn.contentful.com", apiAuthMode: "bearer" })).status).toBe(200);
+    const post = (shownOrigin: string) =>
+      call(settingsPage, "/tenants/ato-shown/settings", {
+        method: "POST",
+        params: { slug: "ato-shown" },
+        cookie: owner,
+        body: new URLSearchParams({ intent: "api-token", token: TOKEN, shownOrigin }).toString(),
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      });
+    // The page was loaded before someone moved the origin away from what it shows.
+    const stale = await post("https://api.previous.example");
+    expect(stale.status).toBe(200);
+    const reply = (await stale.json()) as { intent: string; result: { status: string; error: Record<string, string[]> } };
+    expect(reply.intent).toBe("api-token");
+    expect(reply.result.status).toBe("error");
+    expect(reply.result.error).toEqual({
+      token: ["the API origin is now https://cdn.contentful.com, not the one this page showed: check it, then enter the token again"],
+    });
+    expect(await storedToken("ato-shown")).toBeNull();
+    expect(JSON.stringify(reply)).not.toContain(TOKEN);
+
+    const fresh = await post("https://cdn.contentful.com");
+    expect(fresh.status).toBe(302);
+    expect(await storedToken("ato-shown")).toBe(TOKEN);
+  });
+
+  it("lands every one of ten parallel writes (no 'kept changing' 500), and the moves among them remove the token", async () => {
     await create("ato-race");
     expect((await putConfig("ato-race", { apiOrigin: "https://cdn.contentful.com", apiAuthMode: "bearer" })).status).toBe(200);
     expect((await putToken("ato-race", TOKEN)).status).toBe(200);
