@@ -144,8 +144,13 @@ export const websiteDomainSchema = z
       return false;
     }
   }, "must be a hostname (www.example.com) or an https URL")
-  // A scheme and a host are case-insensitive, a path is not (it is sent as the Referer): only they are lowercased.
-  .transform((v) => v.replace(/^[^/?#]*(?:\/\/[^/?#]*)?/, (start) => start.toLowerCase()))
+  // Kept as a browser would send it as the Referer: a hostname lowercased; a URL as the URL parser writes it (scheme
+  // and host lowercased, `\` as `/`, its path's case kept), without the lone `/` of a URL that has no path.
+  .transform((v) => {
+    if (hostnamePattern.test(v.toLowerCase())) return v.toLowerCase();
+    const u = new URL(v);
+    return u.pathname === "/" && !u.search && !u.hash ? u.origin : u.href;
+  })
   .nullable();
 
 export const allowedTypesSchema = z

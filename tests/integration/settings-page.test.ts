@@ -160,10 +160,16 @@ describe("the tenant settings form (intent=settings)", () => {
     });
   });
 
-  it("keeps the case of a website URL's path (sent as the Referer), lowercasing only its scheme and host", async () => {
-    const res = await submit(owner, slug, { intent: "settings", spaceId: "space2", cacheTTL: "3600", websiteDomain: " HTTPS://Shop.Example.COM/Landing/Page?Ref=Edge#Top ", allowedTypes: "" });
+  it.each([
+    [" HTTPS://Shop.Example.COM/Landing/Page?Ref=Edge#Top ", "https://shop.example.com/Landing/Page?Ref=Edge#Top"],
+    ["https://Shop.Example.com\\Landing", "https://shop.example.com/Landing"],
+    ["https:/Shop.Example.com/Landing", "https://shop.example.com/Landing"],
+    ["https://Shop.Example.com:443/", "https://shop.example.com"],
+    ["https://Shop.Example.com:8443", "https://shop.example.com:8443"],
+  ])("keeps a website URL as a browser sends it as the Referer, its path's case kept: %j", async (given, stored) => {
+    const res = await submit(owner, slug, { intent: "settings", spaceId: "space2", cacheTTL: "3600", websiteDomain: given, allowedTypes: "" });
     expect(await expectRedirect(res, pageUrl(slug))).toEqual({ kind: "success", message: "Settings saved" });
-    expect((await getTenant(who, slug)).websiteDomain).toBe("https://shop.example.com/Landing/Page?Ref=Edge#Top");
+    expect((await getTenant(who, slug)).websiteDomain).toBe(stored);
   });
 
   it("clears the website domain and allowed types when they are left empty", async () => {
