@@ -108,7 +108,13 @@ export function crossSiteForm(request: Request): boolean {
   const origin = request.headers.get("origin");
   if (!origin) return false;
   try {
-    return new URL(origin).host !== new URL(request.url).host;
+    const from = new URL(origin);
+    if (from.host === new URL(request.url).host) return false;
+    // Behind a proxy that keeps the browser's host in X-Forwarded-Host rather than Host, that is this site's (a
+    // default port spelled out or not).
+    const forwarded = request.headers.get("x-forwarded-host")?.split(",")[0].trim().toLowerCase();
+    const withPort = from.port ? from.host : `${from.host}:${from.protocol === "https:" ? 443 : 80}`;
+    return forwarded !== from.host && forwarded !== withPort;
   } catch {
     // "null" (a sandboxed frame, a redirect across sites) or nonsense.
     return true;

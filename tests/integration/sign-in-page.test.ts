@@ -73,22 +73,25 @@ describe("forms that set or end a session, posted from another site (login CSRF)
     ["an Origin on another host, no Sec-Fetch-Site", { Origin: "https://evil.example" }],
     ["Origin: null, no Sec-Fetch-Site", { Origin: "null" }],
   ])("refuses a sign-in with %s: 403, no session cookie", async (_what, headers) => {
+    // (Thrown from a page's action: Remix renders it with the error page, status and all.)
     const res = await post(signIn, "/sign-in", headers);
     expect(res.status).toBe(403);
     expect(res.headers.get("set-cookie")).toBeNull();
-    expect(await res.text()).toBe("Forms of this site are only accepted from this site.");
   });
 
-  it("refuses a sign-out posted from another site", async () => {
+  it("refuses a sign-out posted from another site, in plain text (it has no page)", async () => {
     const res = await post(signOut, "/sign-out", { "Sec-Fetch-Site": "cross-site" });
     expect(res.status).toBe(403);
     expect(res.headers.get("set-cookie")).toBeNull();
+    expect(await res.text()).toBe("Forms of this site are only accepted from this site.");
   });
 
   it.each([
     ["Sec-Fetch-Site: same-origin", { "Sec-Fetch-Site": "same-origin", Origin: "http://localhost" }],
     ["Sec-Fetch-Site: none (typed or bookmarked)", { "Sec-Fetch-Site": "none" }],
     ["this site's Origin, no Sec-Fetch-Site", { Origin: "http://localhost" }],
+    ["the Origin a proxy forwards as X-Forwarded-Host, no Sec-Fetch-Site", { Origin: "https://app.example.com", "X-Forwarded-Host": "app.example.com" }],
+    ["the Origin a proxy forwards with its port, no Sec-Fetch-Site", { Origin: "https://app.example.com", "X-Forwarded-Host": "app.example.com:443" }],
     ["neither header (not a browser's form)", {}],
   ])("signs in with %s", async (_what, headers) => {
     const res = await post(signIn, "/sign-in", headers);
