@@ -905,8 +905,9 @@ async function pipeStreamed(
     // The connection may serve more requests: nothing of this one stays on it.
     socket.off("close", leave);
     res.off("close", leave);
-    // Recorded next, in the same turn of the event loop: no quota check runs in between, so these bytes are neither
-    // missed nor counted twice.
+    // Recorded next, in the same turn of the event loop (no quota check runs in between), unless the answer is queued
+    // behind another on its connection (pipelining): until it is sent, these bytes count nowhere. They are never
+    // counted twice.
     d.recorder.streamed(subject, -bytes);
   }
   return { status, cache, bytes };
