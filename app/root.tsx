@@ -5,7 +5,7 @@ import { rootAuthLoader } from "@clerk/remix/ssr.server";
 import { type LinksFunction, type LoaderFunctionArgs, json } from "@remix-run/node";
 import { Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
 import { AppHeader, PendingBar, ToastView } from "#app/components/shell.tsx";
-import { getCaller } from "#app/server/auth.server.ts";
+import { clerkOptions, getCaller } from "#app/server/auth.server.ts";
 import { env } from "#app/server/env.server.ts";
 import { takeToast } from "#app/server/toast.server.ts";
 import stylesheet from "./styles.css";
@@ -19,7 +19,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const { toast, setCookie } = await takeToast(args.request);
   const headers: Record<string, string> = setCookie ? { "Set-Cookie": setCookie } : {};
   if (env.clerk) {
-    const { publishableKey, secretKey, jwtKey } = env.clerk;
+    const options = clerkOptions(env.clerk);
     return rootAuthLoader(
       args,
       async ({ request }) => {
@@ -27,7 +27,7 @@ export async function loader(args: LoaderFunctionArgs) {
         const user = who ? { userId: who.userId, orgId: who.orgId } : null;
         return json({ authMode: "clerk" as const, user, toast }, { headers });
       },
-      { publishableKey, secretKey, jwtKey, signInUrl: "/sign-in" },
+      { ...options, signInUrl: "/sign-in" },
     );
   }
   const who = await getCaller(args, { forApi: false });

@@ -45,6 +45,12 @@ async function caller(userId: string, orgId: string | null, orgRole: string | nu
   return who;
 }
 
+/** What Clerk verifies session tokens with, wherever the app asks it (the root loader, every caller look-up). */
+export function clerkOptions(clerk: NonNullable<typeof env.clerk>) {
+  const { secretKey, publishableKey, jwtKey, authorizedParties } = clerk;
+  return { secretKey, publishableKey, jwtKey, ...(authorizedParties ? { authorizedParties } : {}) };
+}
+
 /**
  * The signed-in caller, or null. In Clerk mode a request Clerk wants to redirect (a handshake) is thrown as a
  * Response for pages; `forApi` turns it into "signed out" instead, since an API never redirects.
@@ -54,7 +60,7 @@ export async function getCaller(args: AuthArgs, opts: { forApi: boolean }): Prom
     let auth: Awaited<ReturnType<typeof getAuth>>;
     try {
       // getAuth honours publishableKey and jwtKey overrides at run time; its type only names secretKey.
-      const options = { secretKey: env.clerk.secretKey, publishableKey: env.clerk.publishableKey, jwtKey: env.clerk.jwtKey };
+      const options = clerkOptions(env.clerk);
       auth = await getAuth({ ...args, context: args.context ?? {} } as LoaderFunctionArgs, options as { secretKey: string });
     } catch (err) {
       if (err instanceof Response && !opts.forApi) throw err;

@@ -57,6 +57,10 @@ export const envSchema = z
       message: "must start with pk_live_ or pk_test_",
     }),
     CLERK_SECRET_KEY: optionalText,
+    CLERK_AUTHORIZED_PARTIES: optionalText.refine(
+      (v) => v === undefined || v.split(",").every((o) => URL.canParse(o.trim()) && new URL(o.trim()).origin === o.trim().replace(/\/$/, "")),
+      { message: "must be a comma-separated list of origins (https://app.example.com)" },
+    ),
     CLERK_JWT_KEY: optionalText.refine((v) => v === undefined || v.includes("BEGIN PUBLIC KEY"), {
       message: "must be a PEM public key (-----BEGIN PUBLIC KEY-----)",
     }),
@@ -80,7 +84,13 @@ export function parseEnv(source: Record<string, string | undefined>) {
   const secrets = loadSecrets(dataDir);
   const clerk =
     e.CLERK_PUBLISHABLE_KEY && e.CLERK_SECRET_KEY
-      ? { publishableKey: e.CLERK_PUBLISHABLE_KEY, secretKey: e.CLERK_SECRET_KEY, jwtKey: e.CLERK_JWT_KEY }
+      ? {
+          publishableKey: e.CLERK_PUBLISHABLE_KEY,
+          secretKey: e.CLERK_SECRET_KEY,
+          jwtKey: e.CLERK_JWT_KEY,
+          /** The app's origins: a token issued for another (its `azp`) is refused. Unset: not checked. */
+          authorizedParties: e.CLERK_AUTHORIZED_PARTIES?.split(",").map((o) => o.trim().replace(/\/$/, "")),
+        }
       : undefined;
   return {
     nodeEnv: e.NODE_ENV,

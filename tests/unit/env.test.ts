@@ -100,7 +100,14 @@ describe("parseEnv", () => {
     const env = parseEnv({ DATA_DIR: tmp(), CLERK_PUBLISHABLE_KEY: "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA", CLERK_SECRET_KEY: "sk_live_x" });
     expect(env.authMode).toBe("clerk");
     expect(env.listenHost).toBeUndefined();
-    expect(env.clerk).toEqual({ publishableKey: "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA", secretKey: "sk_live_x", jwtKey: undefined });
+    expect(env.clerk).toEqual({ publishableKey: "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA", secretKey: "sk_live_x", jwtKey: undefined, authorizedParties: undefined });
+    const parties = parseEnv({
+      DATA_DIR: tmp(),
+      CLERK_PUBLISHABLE_KEY: "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA",
+      CLERK_SECRET_KEY: "sk_live_x",
+      CLERK_AUTHORIZED_PARTIES: "https://app.example.com/, http://localhost:3000",
+    });
+    expect(parties.clerk?.authorizedParties).toEqual(["https://app.example.com", "http://localhost:3000"]);
   });
 
   it.each([
@@ -116,6 +123,8 @@ describe("parseEnv", () => {
     [{ ALLOW_PRIVATE_ORIGINS: "yes" }, "ALLOW_PRIVATE_ORIGINS"],
     [{ CLERK_PUBLISHABLE_KEY: "pk_live_abc" }, "CLERK_SECRET_KEY set both CLERK_PUBLISHABLE_KEY and CLERK_SECRET_KEY (Clerk mode) or neither (local mode)"],
     [{ CLERK_JWT_KEY: "abc" }, "CLERK_JWT_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)"],
+    [{ CLERK_AUTHORIZED_PARTIES: "app.example.com" }, "CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins (https://app.example.com)"],
+    [{ CLERK_AUTHORIZED_PARTIES: "https://app.example.com/dashboard" }, "CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins"],
     [{ EDGE_PORT: "0" }, "EDGE_PORT"],
     [{ EDGE_HOST: "not a host" }, "EDGE_HOST must be a hostname"],
     [{ EDGE_CACHE_MB: "0" }, "EDGE_CACHE_MB"],
