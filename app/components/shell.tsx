@@ -17,7 +17,8 @@ export function ToastView({ toast }: { toast: { kind: "success" | "info" | "erro
   const [visible, setVisible] = useState(Boolean(toast));
   useEffect(() => {
     setVisible(Boolean(toast));
-    if (!toast) return;
+    // Only a success goes by itself: an error, or news that asks something of the reader, stays until dismissed.
+    if (toast?.kind !== "success") return;
     const t = setTimeout(() => setVisible(false), 6000);
     return () => clearTimeout(t);
   }, [toast]);

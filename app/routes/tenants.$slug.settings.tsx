@@ -123,11 +123,12 @@ function apiConfigFormSchema(rules: OriginRules) {
   });
 }
 
-// `shownOrigin`: the API origin the page showed when the token was typed (empty: none was set), checked on saving.
+// `shownOrigin`: the API origin the page showed when the token was typed ("none" when none was set: an empty value
+// would read as no field at all), checked on saving.
 const apiTokenFormSchema = z.object({ token: text, shownOrigin: z.string().optional() }).transform((form, ctx) => {
   const parsed = apiTokenBodySchema.safeParse({ token: form.token });
   // (A post without the field, from a page older than it, is not checked.)
-  if (parsed.success) return { ...parsed.data, shownOrigin: form.shownOrigin === undefined ? undefined : form.shownOrigin || null };
+  if (parsed.success) return { ...parsed.data, shownOrigin: form.shownOrigin === undefined ? undefined : form.shownOrigin === "none" ? null : form.shownOrigin };
   const issues = issuesOf(ctx, ["token"]);
   issues.addAll(parsed.error);
   issues.report();
@@ -189,7 +190,7 @@ const HANDLERS: Record<Intent, Handler> = {
       return redirectWithToast(
         settingsUrl(t.slug),
         tokenRemoved
-          ? { kind: "info", message: "API proxy settings saved. The API token was removed because the API origin moved to another host: enter it again" }
+          ? { kind: "info", message: "API proxy settings saved; the API token was removed because the API origin changed host, scheme or port: enter it again" }
           : { kind: "success", message: "API proxy settings saved" },
       );
     },
@@ -341,7 +342,7 @@ function ApiConfigForm({ tenant, rules, lastResult }: { tenant: TenantValue; rul
           label="API origin"
           type="url"
           placeholder="https://api.example.com"
-          hint={tenant.apiTokenSet ? "Moving it to another host removes the saved API token" : undefined}
+          hint={tenant.apiTokenSet ? "Another host, scheme or port removes the saved API token" : undefined}
           inputProps={{ required: true }}
         />
         <SelectField meta={f.apiAuthMode} label="Authentication" options={API_AUTH_MODES.map((m) => ({ value: m, label: AUTH_MODE_LABELS[m] }))} />
@@ -377,10 +378,11 @@ function ApiTokenForm({ tenant, lastResult }: { tenant: TenantValue; lastResult:
       <h2 id="api-token-heading">CMS API token</h2>
       <p>
         The token is <strong>{status}</strong>. It is stored encrypted and never shown; saving a new one replaces it. It is sent
-        only to the API origin above, and removed if that moves to another host.
+        only to the API origin above, and removed when that changes host, scheme or port
+        {tenant.apiOrigin ? "." : ": set the API origin first."}
       </p>
       <FormShell form={form as never} intent="api-token">
-        <input type="hidden" name="shownOrigin" value={tenant.apiOrigin ?? ""} />
+        <input type="hidden" name="shownOrigin" value={tenant.apiOrigin ?? "none"} />
         <Fragment key={`${tenant.apiTokenUpdatedAt}-${replies}`}>
           <Field meta={metas(fields).token} label={tenant.apiTokenSet ? "New API token" : "API token"} type="password" autoComplete="new-password" inputProps={{ required: true, defaultValue: undefined }} />
         </Fragment>

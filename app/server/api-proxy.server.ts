@@ -34,15 +34,16 @@ function originOf(url: string | null | undefined): string | null {
 
 /**
  * Replaces the API proxy configuration (fields left out take their defaults, as a PUT does). The stored token goes
- * only to the origin it was entered for: an API origin moved to another scheme, host or port removes it (decision
- * 024), so whoever may edit the settings cannot have the write-only token sent to a server of theirs. The write is
+ * only to the origin it was entered for: an API origin moved to another scheme, host or port removes it
+ * (decision 024), so whoever may edit the settings cannot have the write-only token sent to a server of theirs. The write is
  * conditional on the origin read, so a concurrent change of origin is never missed.
  */
 export function setApiConfig(who: Caller, slug: string, input: ApiConfigInput): Promise<{ config: ReturnType<typeof apiConfigOf>; tokenRemoved: boolean }> {
   const { token: _never, ...config } = input;
   return updateAsRead(who, slug, async (current) => {
     const before = current.apiOrigin ?? null;
-    // A first API origin keeps a token entered before it (nothing has been sent anywhere with it yet).
+    // The first origin keeps a token put before it through the API (`PUT api-token`, then `api-config`: nothing was
+    // sent anywhere with it yet); the settings form takes a token only once an origin is set.
     const moved = before !== null && originOf(before) !== originOf(config.apiOrigin);
     const update = { $set: moved ? { ...config, apiToken: null, apiTokenUpdatedAt: null } : config };
     // A move also waits for the token as read: one saved meanwhile is read again, and reported as removed.
@@ -60,10 +61,12 @@ export function setApiConfig(who: Caller, slug: string, input: ApiConfigInput): 
 export function setApiToken(who: Caller, slug: string, token: string, shownOrigin?: string | null) {
   return updateAsRead(who, slug, async (tenant) => {
     const origin = tenant.apiOrigin ?? null;
+    if (shownOrigin !== undefined && origin === null && shownOrigin === null) {
+      throw invalid("Invalid request body", [{ path: "token", message: "set the API origin first: the token is sent only to it" }]);
+    }
     if (shownOrigin !== undefined && shownOrigin !== origin) {
-      throw invalid("Invalid request body", [
-        { path: "token", message: `the API origin is now ${origin ?? "not set"}, not the one this page showed: check it, then enter the token again` },
-      ]);
+      const message = `the API origin changed since this page was loaded (now ${origin ?? "none"}, the page showed ${shownOrigin ?? "none"}): check it, then enter the token again`;
+      throw invalid("Invalid request body", [{ path: "token", message }]);
     }
     const updatedAt = new Date();
     const res = await Tenant.updateOne(

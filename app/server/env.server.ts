@@ -1,4 +1,5 @@
 // Every setting, parsed once with zod at start-up; the rest of the code imports `env` and never reads process.env.
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 import { loadSecrets } from "./secrets.server";
@@ -57,10 +58,9 @@ export const envSchema = z
       message: "must start with pk_live_ or pk_test_",
     }),
     CLERK_SECRET_KEY: optionalText,
-    CLERK_AUTHORIZED_PARTIES: optionalText.refine(
-      (v) => v === undefined || v.split(",").every((o) => URL.canParse(o.trim()) && new URL(o.trim()).origin === o.trim().replace(/\/$/, "")),
-      { message: "must be a comma-separated list of origins (https://app.example.com)" },
-    ),
+    CLERK_AUTHORIZED_PARTIES: optionalText.refine((v) => v === undefined || v.split(",").every((o) => originOf(o) !== null), {
+      message: "must be a comma-separated list of origins, scheme and host without a path (https://app.example.com)",
+    }),
     CLERK_JWT_KEY: optionalText.refine((v) => v === undefined || v.includes("BEGIN PUBLIC KEY"), {
       message: "must be a PEM public key (-----BEGIN PUBLIC KEY-----)",
     }),
@@ -71,6 +71,22 @@ export const envSchema = z
   });
 
 export type Env = ReturnType<typeof parseEnv>;
+
+/** An origin as a browser writes it (`https://App.example.com:443/` → `https://app.example.com`); null for what is not one. */
+function originOf(value: string): string | null {
+  const v = value.trim();
+  if (!URL.canParse(v)) return null;
+  const u = new URL(v);
+  return (u.protocol === "https:" || u.protocol === "http:") && u.pathname === "/" && !u.search && !u.hash && !u.username ? u.origin : null;
+}
+
+/**
+ * The edge's own address for a tenant: `<slug>.<EDGE_HOST>` when EDGE_HOST is a name, the path form `<EDGE_HOST>/<slug>`
+ * when it is an IP address (which has no subdomains).
+ */
+function defaultProxyBase(edgeHost: string, edgePort: number): string {
+  return isIP(edgeHost) ? `http://${edgeHost}:${edgePort}/{slug}` : `http://{slug}.${edgeHost}:${edgePort}`;
+}
 
 /** Parses a settings source (process.env in production); throws one readable line per problem. */
 export function parseEnv(source: Record<string, string | undefined>) {
@@ -89,7 +105,7 @@ export function parseEnv(source: Record<string, string | undefined>) {
           secretKey: e.CLERK_SECRET_KEY,
           jwtKey: e.CLERK_JWT_KEY,
           /** The app's origins: a token issued for another (its `azp`) is refused. Unset: not checked. */
-          authorizedParties: e.CLERK_AUTHORIZED_PARTIES?.split(",").map((o) => o.trim().replace(/\/$/, "")),
+          authorizedParties: e.CLERK_AUTHORIZED_PARTIES?.split(",").map((o) => originOf(o) as string),
         }
       : undefined;
   return {
@@ -101,7 +117,7 @@ export function parseEnv(source: Record<string, string | undefined>) {
     listenHost: e.HOST ?? (clerk ? undefined : "127.0.0.1"),
     mongodbUri: e.MONGODB_URI,
     dataDir,
-    proxyBaseUrl: e.PROXY_BASE_URL ?? `http://{slug}.${e.EDGE_HOST.toLowerCase()}:${e.EDGE_PORT}`,
+    proxyBaseUrl: e.PROXY_BASE_URL ?? defaultProxyBase(e.EDGE_HOST.toLowerCase(), e.EDGE_PORT),
     cnameTarget: e.CNAME_TARGET.toLowerCase(),
     ingestKey: e.INGEST_KEY ?? secrets.ingestKey,
     /** The first key encrypts; every key listed still decrypts what it encrypted (rotation). */

@@ -134,9 +134,8 @@ describe("the API token and the API origin", () => {
     expect(await storedToken("ato-stale")).toBeNull();
   });
 
-  it("refuses a token typed on a page that showed another API origin than the one set now (the form), and saves it otherwise", async () => {
+  it("refuses a token typed on a page that showed another API origin than the one set now, or none (the form), and saves it otherwise", async () => {
     await create("ato-shown");
-    expect((await putConfig("ato-shown", { apiOrigin: "https://cdn.contentful.com", apiAuthMode: "bearer" })).status).toBe(200);
     const post = (shownOrigin: string) =>
       call(settingsPage, "/tenants/ato-shown/settings", {
         method: "POST",
@@ -145,17 +144,22 @@ describe("the API token and the API origin", () => {
         body: new URLSearchParams({ intent: "api-token", token: TOKEN, shownOrigin }).toString(),
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
       });
-    // The page was loaded before someone moved the origin away from what it shows.
-    const stale = await post("https://api.previous.example");
-    expect(stale.status).toBe(200);
-    const reply = (await stale.json()) as { intent: string; result: { status: string; error: Record<string, string[]> } };
-    expect(reply.intent).toBe("api-token");
-    expect(reply.result.status).toBe("error");
-    expect(reply.result.error).toEqual({
-      token: ["the API origin is now https://cdn.contentful.com, not the one this page showed: check it, then enter the token again"],
-    });
+    const refusal = async (res: Response) => {
+      expect(res.status).toBe(200);
+      const reply = (await res.json()) as { intent: string; result: { status: string; error: Record<string, string[]> } };
+      expect(JSON.stringify(reply)).not.toContain(TOKEN);
+      expect([reply.intent, reply.result.status]).toEqual(["api-token", "error"]);
+      return reply.result.error;
+    };
+    // No origin set yet, none shown: the form takes no token for nowhere.
+    expect(await refusal(await post("none"))).toEqual({ token: ["set the API origin first: the token is sent only to it"] });
+    expect((await putConfig("ato-shown", { apiOrigin: "https://cdn.contentful.com", apiAuthMode: "bearer" })).status).toBe(200);
+    // Pages loaded before someone set the origin, or moved it away from what they show.
+    const changed = (shown: string) =>
+      `the API origin changed since this page was loaded (now https://cdn.contentful.com, the page showed ${shown}): check it, then enter the token again`;
+    expect(await refusal(await post("none"))).toEqual({ token: [changed("none")] });
+    expect(await refusal(await post("https://api.previous.example"))).toEqual({ token: [changed("https://api.previous.example")] });
     expect(await storedToken("ato-shown")).toBeNull();
-    expect(JSON.stringify(reply)).not.toContain(TOKEN);
 
     const fresh = await post("https://cdn.contentful.com");
     expect(fresh.status).toBe(302);
@@ -198,7 +202,7 @@ describe("the API token and the API origin", () => {
     };
     expect(await save()).toEqual({
       kind: "info",
-      message: "API proxy settings saved. The API token was removed because the API origin moved to another host: enter it again",
+      message: "API proxy settings saved; the API token was removed because the API origin changed host, scheme or port: enter it again",
     });
     expect(await storedToken("ato-page")).toBeNull();
     // Saved again without a move: the usual toast.

@@ -94,6 +94,8 @@ describe("parseEnv", () => {
   it("gives tenants the edge's own address when PROXY_BASE_URL is unset, following EDGE_HOST and EDGE_PORT", () => {
     expect(parseEnv({ DATA_DIR: tmp(), EDGE_HOST: "Edge.Test", EDGE_PORT: "9000" }).proxyBaseUrl).toBe("http://{slug}.edge.test:9000");
     expect(parseEnv({ DATA_DIR: tmp(), EDGE_PORT: "9000", PROXY_BASE_URL: "https://{slug}.cdn.example" }).proxyBaseUrl).toBe("https://{slug}.cdn.example");
+    // An IP address has no subdomains: the path form.
+    expect(parseEnv({ DATA_DIR: tmp(), EDGE_HOST: "192.0.2.10" }).proxyBaseUrl).toBe("http://192.0.2.10:8787/{slug}");
   });
 
   it("switches to Clerk mode with both keys, listening on every interface unless HOST says otherwise", () => {
@@ -105,7 +107,7 @@ describe("parseEnv", () => {
       DATA_DIR: tmp(),
       CLERK_PUBLISHABLE_KEY: "pk_live_Y2xlcmsuZXhhbXBsZS50ZXN0JA",
       CLERK_SECRET_KEY: "sk_live_x",
-      CLERK_AUTHORIZED_PARTIES: "https://app.example.com/, http://localhost:3000",
+      CLERK_AUTHORIZED_PARTIES: "https://App.Example.com:443/, http://localhost:3000",
     });
     expect(parties.clerk?.authorizedParties).toEqual(["https://app.example.com", "http://localhost:3000"]);
   });
@@ -123,7 +125,8 @@ describe("parseEnv", () => {
     [{ ALLOW_PRIVATE_ORIGINS: "yes" }, "ALLOW_PRIVATE_ORIGINS"],
     [{ CLERK_PUBLISHABLE_KEY: "pk_live_abc" }, "CLERK_SECRET_KEY set both CLERK_PUBLISHABLE_KEY and CLERK_SECRET_KEY (Clerk mode) or neither (local mode)"],
     [{ CLERK_JWT_KEY: "abc" }, "CLERK_JWT_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)"],
-    [{ CLERK_AUTHORIZED_PARTIES: "app.example.com" }, "CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins (https://app.example.com)"],
+    [{ CLERK_AUTHORIZED_PARTIES: "app.example.com" }, "CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins, scheme and host without a path (https://app.example.com)"],
+    [{ CLERK_AUTHORIZED_PARTIES: "https://app.example.com," }, "CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins"],
     [{ CLERK_AUTHORIZED_PARTIES: "https://app.example.com/dashboard" }, "CLERK_AUTHORIZED_PARTIES must be a comma-separated list of origins"],
     [{ EDGE_PORT: "0" }, "EDGE_PORT"],
     [{ EDGE_HOST: "not a host" }, "EDGE_HOST must be a hostname"],
