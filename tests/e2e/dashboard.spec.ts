@@ -198,6 +198,26 @@ for (const js of [true, false]) {
       await expect(page.getByText(/set on \d{4}-\d{2}-\d{2}/)).toBeVisible();
       expect(await page.content()).not.toContain(token);
 
+      // The origin moves to another host: the token does not follow it, and the page says so until the reader has
+      // seen it (with JavaScript, an info toast does not go by itself as a success does: 10 s later it is still there).
+      if (js) await page.clock.install();
+      await page.getByLabel("API origin", { exact: true }).fill("https://api.elsewhere.example");
+      await page.getByRole("button", { name: "Save API proxy" }).click();
+      const removed = page.getByRole("status").filter({ hasText: "the API token was removed because the API origin changed host, scheme or port: enter it again" });
+      await expect(removed).toBeVisible();
+      await expect(page.getByText("The token is not set.")).toBeVisible();
+      if (js) {
+        await page.clock.fastForward(10_000);
+        await expect(removed).toBeVisible();
+      }
+      await page.getByLabel("API token", { exact: true }).fill(token);
+      await page.getByRole("button", { name: "Save token" }).click();
+      await expect(page.getByRole("status").filter({ hasText: "API token saved" })).toBeVisible();
+      if (js) {
+        await page.clock.fastForward(10_000);
+        await expect(page.getByRole("status").filter({ hasText: "API token saved" })).toHaveCount(0);
+      }
+
       await page.getByRole("button", { name: "Refresh API cache" }).click();
       await expect(page.getByRole("status").filter({ hasText: "Cache versions now api 2, assets 1" })).toBeVisible();
       await page.getByRole("button", { name: "Refresh both" }).click();
