@@ -46,6 +46,18 @@ function pipelined(port: number, host: string, paths: string[]) {
   return { socket, received: () => received };
 }
 
+/** A raw client that reads `limit` bytes of what it is sent, then nothing more (its socket's buffers fill). */
+function stoppingReader(port: number, limit: number) {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => undefined);
+  let received = 0;
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) socket.pause();
+  });
+  return { socket, received: () => received, get: (host: string, path: string) => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`) };
+}
+
 function tenant(slug: string, id: Types.ObjectId, extra: Record<string, unknown> = {}) {
   return {
     _id: id,
@@ -729,15 +741,9 @@ describe("the memory misses hold", () => {
   it("cuts off a client that reads nothing of a streamed answer, letting go of the origin and the misses' memory", async () => {
     const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024, clientStallMs: 500 });
     const cut = origin.cutOff;
-    const socket = net.connect(p, "127.0.0.1");
-    socket.on("error", () => undefined);
-    let received = 0;
     // Reads a megabyte, then nothing more: the socket's buffers fill, and the edge's writes wait.
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > 1_000_000) socket.pause();
-    });
-    socket.write(`GET /endless.mp4 HTTP/1.1\r\nHost: acme.localhost:${p}\r\n\r\n`);
+    const { socket, get } = stoppingReader(p, 1_000_000);
+    get(`acme.localhost:${p}`, "/endless.mp4");
     try {
       await expect.poll(() => origin.cutOff, { timeout: 10_000 }).toBe(cut + 1);
       expect(e.deps.missBuffer.used).toBe(0);
@@ -1249,18 +1255,12 @@ describe("quotas at the edge", () => {
     await DailyUsage.create({ tenant: id, slug: "streamer", billingSubject: "user:u4", ownerId: "x", day, requests: 1, bytes: PLANS.free.bandwidthBytes - 1_000_000 });
     const { edge: e, port: p } = await listeningEdge({ maxObjectBytes: 64 * 1024 });
     const host = `streamer.localhost:${p}`;
-    const socket = net.connect(p, "127.0.0.1");
-    socket.on("error", () => undefined);
-    let received = 0;
     // A video too big to cache, streamed: 2 MB read, then the client stays, reading nothing more.
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > 2_000_000) socket.pause();
-    });
+    const { socket, get, received } = stoppingReader(p, 2_000_000);
     try {
       expect((await edgeRequest(p, host, "/img.png")).status).toBe(200);
-      socket.write(`GET /endless.mp4 HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-      await expect.poll(() => received, { timeout: 10_000 }).toBeGreaterThan(2_000_000);
+      get(host, "/endless.mp4");
+      await expect.poll(received, { timeout: 10_000 }).toBeGreaterThan(2_000_000);
       // The download is not over (not recorded yet), but what it sent counts: nothing more starts.
       expect(e.deps.recorder.pendingRequests()).toBe(1);
       const refused = await edgeRequest(p, host, "/img.png");
