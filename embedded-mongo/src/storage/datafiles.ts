@@ -172,12 +172,20 @@ export class DataFiles {
     return this.compaction;
   }
 
+  /** Whether the last compaction failed (its journals are kept; the next write tries again). */
+  get lastCompactionFailed(): boolean {
+    return this.compactionFailed;
+  }
+
+  private compactionFailed = false;
+
   /**
    * Writes a snapshot of `state` (captured now, synchronously, together with a switch to a new journal) in the
    * background, then deletes the files it replaces.
    */
   compact(capture: () => SnapshotCollection[]): Promise<void> {
     if (this.compaction) return this.compaction;
+    if (this.closed) return Promise.resolve();
     const gen = this.gen + 1;
     const previousFd = this.fd;
     this.openJournal(gen);
@@ -187,7 +195,11 @@ export class DataFiles {
     }
     const state = capture();
     this.compaction = this.writeSnapshot(gen, state)
+      .then(() => {
+        this.compactionFailed = false;
+      })
       .catch((err: unknown) => {
+        this.compactionFailed = true;
         this.opts.log(`compaction to snapshot.${gen} failed, the journals are kept: ${(err as Error).message}`);
       })
       .finally(() => {
@@ -201,7 +213,8 @@ export class DataFiles {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.compaction) await this.compaction;
+    // (A compaction that ends may start the next one: each is waited for.)
+    while (this.compaction) await this.compaction;
     if (this.fd !== undefined) {
       fs.fdatasyncSync(this.fd);
       fs.closeSync(this.fd);

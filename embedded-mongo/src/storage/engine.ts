@@ -186,8 +186,12 @@ export class Engine {
 
   /** Snapshots the current state and starts a fresh journal (in the background). */
   compact(): Promise<void> {
-    if (!this.files) return Promise.resolve();
-    return this.files.compact(() => this.capture());
+    const files = this.files;
+    if (!files) return Promise.resolve();
+    // Writes go on while a snapshot is written, into the new journal, and do not start another compaction meanwhile:
+    // a journal that outgrew the threshold by then is compacted at once, not only at the next write after it (unless
+    // that compaction failed: then the next write tries again, as before).
+    return files.compact(() => this.capture()).then(() => (files.needsCompaction && !files.lastCompactionFailed ? this.compact() : undefined));
   }
 
   private capture(): SnapshotCollection[] {
