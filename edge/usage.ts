@@ -98,14 +98,16 @@ export class UsageRecorder {
   unwritten(billingSubject: string, from: Date): Usage {
     // Checked on every request of a subject with a hard quota: only that subject's days are added up.
     const fromMs = from.getTime();
-    const current = this.current.subjectUsage(billingSubject, fromMs);
-    const requests = current.requests;
+    let { requests, bytes } = this.current.subjectUsage(billingSubject, fromMs);
     // Answers in progress are this month's (they are counted in the day they end).
-    const bytes = current.bytes + (this.streaming.get(billingSubject) ?? 0);
+    bytes += this.streaming.get(billingSubject) ?? 0;
     // A held batch whose daily usage is in (its path usage or logs failed) counts as written, not here.
-    if (!this.held || this.held.counted) return { requests, bytes };
-    const held = this.held.batch.subjectUsage(billingSubject, fromMs);
-    return { requests: requests + held.requests, bytes: bytes + held.bytes };
+    if (this.held && !this.held.counted) {
+      const held = this.held.batch.subjectUsage(billingSubject, fromMs);
+      requests += held.requests;
+      bytes += held.bytes;
+    }
+    return { requests, bytes };
   }
 
   start(): void {

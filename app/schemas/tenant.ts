@@ -135,21 +135,17 @@ export const websiteDomainSchema = z
   .string()
   .trim()
   .max(2048, "must be at most 2048 characters")
-  .refine((v) => {
-    if (hostnamePattern.test(v.toLowerCase())) return true;
-    try {
-      const u = new URL(v);
-      return u.protocol === "https:" && hostnamePattern.test(u.hostname) && !u.username && !u.password;
-    } catch {
-      return false;
-    }
-  }, "must be a hostname (www.example.com) or an https URL")
   // Kept as a browser would send it as the Referer: a hostname lowercased; a URL as the URL parser writes it (scheme
   // and host lowercased, `\` as `/`, its path's case kept), without the lone `/` of a URL that has no path.
-  .transform((v) => {
-    if (hostnamePattern.test(v.toLowerCase())) return v.toLowerCase();
-    const u = new URL(v);
-    return u.pathname === "/" && !u.search && !u.hash ? u.origin : u.href;
+  .transform((v, ctx) => {
+    const lower = v.toLowerCase();
+    if (hostnamePattern.test(lower)) return lower;
+    const u = URL.canParse(v) ? new URL(v) : null;
+    if (u && u.protocol === "https:" && hostnamePattern.test(u.hostname) && !u.username && !u.password) {
+      return u.pathname === "/" && !u.search && !u.hash ? u.origin : u.href;
+    }
+    ctx.addIssue({ code: "custom", message: "must be a hostname (www.example.com) or an https URL" });
+    return z.NEVER;
   })
   .nullable();
 

@@ -61,12 +61,12 @@ export function setApiConfig(who: Caller, slug: string, input: ApiConfigInput): 
 export function setApiToken(who: Caller, slug: string, token: string, shownOrigin?: string | null) {
   return updateAsRead(who, slug, async (tenant) => {
     const origin = tenant.apiOrigin ?? null;
-    if (shownOrigin !== undefined && origin === null && shownOrigin === null) {
-      throw invalid("Invalid request body", [{ path: "token", message: "set the API origin first: the token is sent only to it" }]);
-    }
-    if (shownOrigin !== undefined && shownOrigin !== origin) {
-      const message = `the API origin changed since this page was loaded (now ${origin ?? "none"}, the page showed ${shownOrigin ?? "none"}): check it, then enter the token again`;
-      throw invalid("Invalid request body", [{ path: "token", message }]);
+    if (shownOrigin !== undefined) {
+      const refused = (message: string) => invalid("Invalid request body", [{ path: "token", message }]);
+      if (origin === null && shownOrigin === null) throw refused("set the API origin first: the token is sent only to it");
+      if (shownOrigin !== origin) {
+        throw refused(`the API origin changed since this page was loaded (now ${origin ?? "none"}, the page showed ${shownOrigin ?? "none"}): check it, then enter the token again`);
+      }
     }
     const updatedAt = new Date();
     const res = await Tenant.updateOne(

@@ -745,13 +745,11 @@ export async function writeRequestLogs(logs: HeldLogs | readonly HeldLog[]): Pro
   }
 }
 
-/** Paths of one tenant's day looked up per query when a retried batch is checked (an `$in` on the unique index). */
-const APPLIED_CHECK_CHUNK = 1_000;
-
 /**
  * Which of a writer's upserts (their filters) a document already holds, by the writer's sequence number: a retried
- * batch whose first attempt landed finds each of its documents there. One query per tenant's day and up to
- * APPLIED_CHECK_CHUNK paths (not one per document: a batch of 50,000 paths would take as many round trips).
+ * batch whose first attempt landed finds each of its documents there. One query per tenant's day, its paths in one
+ * `$in` on the unique index (at most UPSERTS_PER_WRITE: `upsertAll` checks a command's upserts at a time), not one
+ * per document: a batch of 50,000 paths would take as many round trips.
  */
 async function alreadyApplied(
   model: { find: (filter: Record<string, unknown>, projection: Record<string, number>) => { lean: () => Promise<unknown> } },
@@ -770,11 +768,8 @@ async function alreadyApplied(
   }
   const applied = new Set<string>();
   for (const { tenant, day, paths } of groups.values()) {
-    const chunks = paths.length === 0 ? [undefined] : Array.from({ length: Math.ceil(paths.length / APPLIED_CHECK_CHUNK) }, (_, i) => paths.slice(i * APPLIED_CHECK_CHUNK, (i + 1) * APPLIED_CHECK_CHUNK));
-    for (const chunk of chunks) {
-      const docs = (await model.find({ tenant, day, ...(chunk ? { path: { $in: chunk } } : {}) }, { path: 1, flushSeq: 1 }).lean()) as Array<{ path?: string; flushSeq?: Record<string, number> }>;
-      for (const doc of docs) if ((doc.flushSeq?.[writer] ?? -1) >= seq) applied.add(keyOf(tenant, day, doc.path));
-    }
+    const docs = (await model.find({ tenant, day, ...(paths.length ? { path: { $in: paths } } : {}) }, { path: 1, flushSeq: 1 }).lean()) as Array<{ path?: string; flushSeq?: Record<string, number> }>;
+    for (const doc of docs) if ((doc.flushSeq?.[writer] ?? -1) >= seq) applied.add(keyOf(tenant, day, doc.path));
   }
   return filters.map(({ tenant, day, path }) => applied.has(keyOf(tenant, day, path)));
 }
