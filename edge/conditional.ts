@@ -28,9 +28,29 @@ export function notModified(
     return listed.some((tag) => opaque(tag) === current);
   }
   if (ifModifiedSince === undefined || !lastModified) return false;
-  const since = Date.parse(ifModifiedSince);
+  const since = httpDate(ifModifiedSince);
   const modified = Date.parse(lastModified);
   return Number.isFinite(since) && Number.isFinite(modified) && modified <= since;
+}
+
+const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
+const TIME = "\\d{2}:\\d{2}:\\d{2}";
+/** The three forms of an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, the obsolete RFC 850 form, and asctime's (UTC). */
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`);
+const RFC_850 = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`);
+const ASCTIME = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`);
+
+/**
+ * A client's date in epoch ms, or NaN when it is not an HTTP-date: a condition with anything else (an ISO date, a
+ * bare year, which Date.parse would read) is ignored (§13.1.3).
+ */
+export function httpDate(value: string): number {
+  const v = value.trim();
+  if (IMF_FIXDATE.test(v) || RFC_850.test(v)) return Date.parse(v);
+  // (asctime names no zone: it is UTC, which Date.parse must be told.)
+  if (ASCTIME.test(v)) return Date.parse(`${v} GMT`);
+  return Number.NaN;
 }
 
 /**

@@ -41,7 +41,7 @@ export interface EdgeDeps {
 }
 
 const USER_AGENT = "cms-edge/1";
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and what must never be stored or replayed. */
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and what must never be stored or replayed from an origin. */
 const DROPPED = new Set([
   "connection",
   "keep-alive",
@@ -55,6 +55,21 @@ const DROPPED = new Set([
   "set-cookie",
   "set-cookie2",
   "content-length",
+  // Policies for the whole host, which is the edge's (and on the bare edge host every tenant's), not one origin's:
+  // other protocols, HSTS, wiping a site's data, error reports, a timed redirect; and a prompt for credentials the
+  // edge never forwards.
+  "alt-svc",
+  "strict-transport-security",
+  "clear-site-data",
+  "nel",
+  "report-to",
+  "reporting-endpoints",
+  "refresh",
+  "public-key-pins",
+  "public-key-pins-report-only",
+  "expect-ct",
+  "www-authenticate",
+  "authentication-info",
   // Bodies are kept and served decoded (decision 017).
   "content-encoding",
   "date",
@@ -381,6 +396,22 @@ function sortedQuery(params: URLSearchParams): string {
   return copy.toString();
 }
 
+/**
+ * The query as the client spelled it (order, encoding, a bare `flag`), without the parameters the provider does not
+ * take (`kept` names those it does): what an origin that checks a signature over the query (imgix's `s`, a signed
+ * generic origin) signed. Only the cache key is sorted.
+ */
+export function spelledQuery(search: string, kept: URLSearchParams): string {
+  return search
+    .split("&")
+    .filter((part) => {
+      if (!part) return false;
+      const eq = part.indexOf("=");
+      return kept.has(decodeName(eq < 0 ? part : part.slice(0, eq)));
+    })
+    .join("&");
+}
+
 interface AssetTarget {
   url: string;
   key: string;
@@ -439,11 +470,27 @@ function typeCheck(doc: TenantDoc, pathname: string): TypeCheck {
 function assetTarget(doc: TenantDoc, pathname: string, search: string): AssetTarget | null {
   const target = assetOrigin(doc, pathname, new URLSearchParams(search));
   if (!target) return null;
-  const query = sortedQuery(target.query);
-  const url = `${target.url}${query ? `?${query}` : ""}`;
+  const sent = spelledQuery(search, target.query);
+  const sorted = sortedQuery(target.query);
+  const url = `${target.url}${sent ? `?${sent}` : ""}`;
   const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity", "user-agent": USER_AGENT };
-  if (doc.websiteDomain) headers.referer = doc.websiteDomain.includes("://") ? doc.websiteDomain : `https://${doc.websiteDomain}/`;
-  return { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${url}` };
+  if (doc.websiteDomain) headers.referer = refererOf(doc.websiteDomain);
+  // One entry for every order and spelling of the same parameters.
+  return { url, headers, key: `a ${doc._id} ${doc.cacheVersions?.assets ?? 1} ${headers.referer ?? ""} ${target.url}${sorted ? `?${sorted}` : ""}` };
+}
+
+/**
+ * The Referer sent for a tenant's `websiteDomain`: a hostname as its https origin, a URL as the URL parser writes it
+ * — either way with at least the `/` a browser's origin-only Referer has (`https://acme.com/`), which storage rules
+ * such as `https://acme.com/*` expect.
+ */
+function refererOf(websiteDomain: string): string {
+  if (!websiteDomain.includes("://")) return `https://${websiteDomain}/`;
+  try {
+    return new URL(websiteDomain).href;
+  } catch {
+    return websiteDomain;
+  }
 }
 
 function serveAsset(c: Ctx, target: AssetTarget | null, allowed: TypeCheck): Outcome | Promise<Outcome> {
@@ -521,7 +568,7 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   const anyType: TypeCheck = (h, status) => (status >= 200 && status <= 299) || !runsInBrowser(h["content-type"]);
   // The provider's prefixes (from its settings and the edge address asked), worked out once per config and address.
   const prefixes = doc.transformApiUrls ? rewritesOf(memoOf(match.tenant), doc, match.base) : null;
-  const rewrite: Rewrite = prefixes ? { prefixes: prefixes.list, maxBytes: d.maxParseBytes } : null;
+  const rewrite: Rewrite = prefixes ? { prefixes: prefixes.list, maxBytes: d.maxParseBytes, tag: prefixes.key } : null;
   // A byte range is served from a whole answer as for an asset (its Accept-Ranges says so); but not one resumed with
   // If-Range: the edge rewrites API bodies (per edge address and provider settings) under the origin's validators,
   // which then cannot tell two of its bodies apart, and a range of one spliced onto another would corrupt it.
@@ -542,7 +589,24 @@ async function serveApi(c: Ctx, match: TenantMatch, pathname: string, search: st
   return sendFetched(c, fetched, "MISS", anyType, range);
 }
 
-type Rewrite = { prefixes: RewritePrefix[]; maxBytes: number } | null;
+/** How API bodies are rewritten: the prefixes, the size parsed at most, and the prefixes' digest. */
+type Rewrite = { prefixes: RewritePrefix[]; maxBytes: number; tag: string } | null;
+
+/**
+ * The validators of a body the edge rewrote: another representation than the origin's (its asset URLs are this edge
+ * address's), and another again once the rewriting changes (turned on or off, another address or provider setting).
+ * Its entity tag is the origin's marked with the prefixes' digest, weak (the bytes are the edge's); its Last-Modified
+ * is dropped, since a date cannot tell those apart. A client revalidating a body of before the change gets the new one,
+ * not a 304.
+ */
+function rewrittenValidators(headers: Record<string, string>, tag: string): void {
+  delete headers["last-modified"];
+  const etag = headers.etag;
+  if (!etag) return;
+  const bare = etag.startsWith("W/") ? etag.slice(2) : etag;
+  const inner = bare.length >= 2 && bare.startsWith('"') && bare.endsWith('"') ? bare.slice(1, -1) : bare.replace(/"/g, "");
+  headers.etag = `W/"${inner}.rw-${tag.slice(0, 12)}"`;
+}
 
 /**
  * One origin request. A 5xx or a failure to connect is an error (never cached); a body within `maxObjectBytes` is
@@ -649,6 +713,7 @@ async function fetchFromOrigin(
     if (body.length <= rewrite.maxBytes) {
       body = Buffer.from(rewriteUrls(body.toString("utf8"), rewrite.prefixes), "utf8");
       out["x-parsed"] = "1";
+      rewrittenValidators(out, rewrite.tag);
     } else {
       out["x-parsed"] = "0";
     }
@@ -707,7 +772,10 @@ function sendEntry(c: Ctx, entry: CachedResponse, cache: CacheStatus, allowed: T
     // rewritten in place when it changes, once a second at most (writeHead reads the list and keeps nothing of it).
     const age = ageOf(entry, c.now);
     const list = (entry.hitHeaders ??= [
-      ...Object.entries(entry.headers).flat(),
+      // (The origin's own Accept-Ranges and X-Content-Type-Options give way to the edge's, as on every other answer.)
+      ...Object.entries(entry.headers)
+        .filter(([name]) => name !== "accept-ranges" && name !== "x-content-type-options")
+        .flat(),
       "x-cache",
       "HIT",
       "x-content-type-options",

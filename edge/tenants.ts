@@ -42,7 +42,14 @@ export class TenantLookupFailed extends Error {
 }
 
 export class TenantDirectory {
+  /** Answers naming a tenant. */
   private readonly entries = new Map<string, Entry>();
+  /**
+   * "No tenant here" answers, apart: any client can ask for any number of made-up hosts and slugs, and those answers
+   * must only ever push out one another, never a tenant's (which would then wait for the database, or get 502 while
+   * it does not answer).
+   */
+  private readonly absent = new Map<string, Entry>();
   private readonly lookups = new Coalescer<EdgeTenantConfig | null>();
   private readonly places = new Map<string, Place | null>();
 
@@ -68,7 +75,7 @@ export class TenantDirectory {
   resolveKept(hostHeader: string | undefined, path: string, scheme = "http"): TenantMatch | null | undefined {
     const where = this.locate(hostHeader, path, scheme);
     if (!where) return null;
-    const cached = this.entries.get(where.key);
+    const cached = this.kept(where.key);
     if (!cached) return undefined;
     const now = this.now();
     // (Behind the time it was loaded at, the clock was stepped back: the answer counts as just expired.)
@@ -116,8 +123,13 @@ export class TenantDirectory {
     return place;
   }
 
+  /** The answer kept for a key, a tenant or none. */
+  private kept(key: string): Entry | undefined {
+    return this.entries.get(key) ?? this.absent.get(key);
+  }
+
   private async lookup(key: string): Promise<EdgeTenantConfig | null> {
-    const cached = this.entries.get(key);
+    const cached = this.kept(key);
     if (cached && elapsed(this.now(), cached.at, this.maxAgeMs) < this.maxAgeMs) return cached.value;
     try {
       return await this.reload(key);
@@ -135,11 +147,13 @@ export class TenantDirectory {
   private reload(key: string): Promise<EdgeTenantConfig | null> {
     const startedAt = this.now();
     return this.lookups.run(key, async () => {
-      const value = await this.outage.load(this.load(key), () => this.entries.get(key), `${key}: serving the last answer`);
-      // A bounded map (hostnames come from clients): past the cap, the oldest answers go first.
+      const value = await this.outage.load(this.load(key), () => this.kept(key), `${key}: serving the last answer`);
       this.entries.delete(key);
-      while (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
-      this.entries.set(key, { value, at: startedAt, failedAt: null });
+      this.absent.delete(key);
+      // Bounded maps (hostnames come from clients): past the cap, the oldest answers go first.
+      const into = value ? this.entries : this.absent;
+      while (into.size >= MAX_ENTRIES) into.delete(into.keys().next().value as string);
+      into.set(key, { value, at: startedAt, failedAt: null });
       return value;
     }).promise;
   }

@@ -173,14 +173,24 @@ describe("the asset proxy", () => {
     expect(origin.seen.filter((r) => r.url === "/media/img.png?via=head").map((r) => r.method)).toEqual(["GET"]);
   });
 
-  it("keys the cache on the sorted query: the same parameters in another order are one entry", async () => {
+  it("keys the cache on the sorted query (the same parameters in another order or spelling are one entry), and sends the origin the query as spelled", async () => {
     const a = await get("/photo.jpg?w=300&fm=webp");
     const b = await get("/photo.jpg?fm=webp&w=300");
     const c = await get("/photo.jpg?fm=webp&w=301");
-    expect([a.headers["x-cache"], a.text]).toEqual(["MISS", "jpeg for ?fm=webp&w=300"]);
-    expect([b.headers["x-cache"], b.text]).toEqual(["HIT", "jpeg for ?fm=webp&w=300"]);
+    expect([a.headers["x-cache"], a.text]).toEqual(["MISS", "jpeg for ?w=300&fm=webp"]);
+    expect([b.headers["x-cache"], b.text]).toEqual(["HIT", "jpeg for ?w=300&fm=webp"]);
     expect([c.headers["x-cache"], c.text]).toEqual(["MISS", "jpeg for ?fm=webp&w=301"]);
     expect(origin.count("/media/photo.jpg")).toBe(2);
+    // A signature over the query (imgix's `s`) holds only for the query as it was signed: order, escapes, bare flags.
+    const signed = await get("/photo.jpg?txt=a%20b,c&w=400&flag&s=5f1e");
+    const respelled = await get("/photo.jpg?s=5f1e&flag=&txt=a+b%2Cc&w=400");
+    expect([signed.headers["x-cache"], signed.text]).toEqual(["MISS", "jpeg for ?txt=a%20b,c&w=400&flag&s=5f1e"]);
+    expect([respelled.headers["x-cache"], respelled.text]).toEqual(["HIT", "jpeg for ?txt=a%20b,c&w=400&flag&s=5f1e"]);
+    expect(origin.seen.filter((r) => r.url.startsWith("/media/photo.jpg")).map((r) => r.url)).toEqual([
+      "/media/photo.jpg?w=300&fm=webp",
+      "/media/photo.jpg?fm=webp&w=301",
+      "/media/photo.jpg?txt=a%20b,c&w=400&flag&s=5f1e",
+    ]);
   });
 
   it("makes one origin request for 50 concurrent misses of one object", async () => {
@@ -200,6 +210,12 @@ describe("the asset proxy", () => {
     await sleep(CONFIG_SETTLES_MS);
     const changed = await get("/referer.png");
     expect([changed.headers["x-cache"], changed.text]).toEqual(["MISS", "referer=https://shop.acme.example/landing"]);
+    // A bare origin is sent with the slash a browser's origin-only Referer has.
+    await Tenant.updateOne({ _id: acmeId }, { $set: { websiteDomain: "https://shop.acme.example" } });
+    await sleep(CONFIG_SETTLES_MS);
+    expect((await get("/referer.png")).text).toBe("referer=https://shop.acme.example/");
+    await Tenant.updateOne({ _id: acmeId }, { $set: { websiteDomain: "https://shop.acme.example/landing" } });
+    await sleep(CONFIG_SETTLES_MS);
 
     // refresh-cache: the assets version goes up and every asset is fetched again.
     const img = origin.count("/media/img.png");
@@ -234,6 +250,12 @@ describe("the asset proxy", () => {
     expect([beyond.status, beyond.headers["content-range"], beyond.body.length]).toEqual([416, `bytes */${VIDEO.length}`, 0]);
     const whole = await get("/clip.mp4");
     expect([whole.status, whole.headers["x-cache"], whole.body.equals(VIDEO)]).toEqual([200, "HIT", true]);
+    // Each header once, though the origin sent its own Accept-Ranges (node:http would join two as "bytes, bytes").
+    expect(pick(whole.headers, ["accept-ranges", "x-content-type-options", "content-length"])).toEqual({
+      "accept-ranges": "bytes",
+      "x-content-type-options": "nosniff",
+      "content-length": String(VIDEO.length),
+    });
     expect(origin.count("/video/clip.mp4")).toBe(requests);
   });
 
@@ -542,7 +564,7 @@ describe("the asset proxy", () => {
     }
   });
 
-  it("never stores or replays the origin's Set-Cookie or hop-by-hop headers, and never forwards the client's credentials", async () => {
+  it("never stores or replays the origin's Set-Cookie, hop-by-hop or host-wide policy headers, and never forwards the client's credentials", async () => {
     for (const expected of ["MISS", "HIT"]) {
       const res = await get("/cookie.png", {
         headers: {
@@ -559,7 +581,8 @@ describe("the asset proxy", () => {
         },
       });
       expect([res.status, res.headers["x-cache"], res.text, res.headers["x-kept"]]).toEqual([200, expected, "with cookies", "yes"]);
-      // Exactly these: the origin's Set-Cookie and hop-by-hop headers gone (Keep-Alive and Connection are the edge's own).
+      // Exactly these: the origin's Set-Cookie, hop-by-hop headers and policies for the edge's host (Alt-Svc, HSTS,
+      // Clear-Site-Data, NEL…) gone (Keep-Alive and Connection are the edge's own).
       expect(Object.keys(res.headers).sort()).toEqual(
         ["accept-ranges", ...(expected === "HIT" ? ["age"] : []), "connection", "content-length", "content-type", "date", "keep-alive", "x-cache", "x-content-type-options", "x-kept"],
       );
@@ -1031,6 +1054,45 @@ describe("the API proxy", () => {
     expect([plain.status, plain.headers["x-parsed"]]).toEqual([200, undefined]);
     expect((JSON.parse(plain.text) as { items: Array<{ image?: string }> }).items[0].image).toBe(`${origin.base}/media/img.png?w=300`);
     await Tenant.updateOne({ _id: acmeId }, { $set: { transformApiUrls: true } });
+    await sleep(CONFIG_SETTLES_MS);
+  });
+
+  it("gives a rewritten body validators of its own, so that turning rewriting on or off is never answered 304", async () => {
+    const ask = (etag?: string) => get("/~api/versioned", { headers: etag ? { "if-none-match": etag } : {} });
+    const rewritten = await ask();
+    const image = (res: { text: string }) => (JSON.parse(res.text) as { image: string }).image;
+    expect([rewritten.status, rewritten.headers["x-parsed"], image(rewritten), rewritten.headers["last-modified"]]).toEqual([
+      200,
+      "1",
+      `http://acme.localhost:${port}/img.png`,
+      undefined,
+    ]);
+    const tag = rewritten.headers.etag as string;
+    expect(tag).toMatch(/^W\/"entries-v1\.rw-[\w-]{12}"$/);
+    // Its own tag revalidates it; the origin's (a client's copy from before rewriting was on) does not.
+    expect((await ask(tag)).status).toBe(304);
+    const fromBefore = await ask('"entries-v1"');
+    expect([fromBefore.status, image(fromBefore)]).toEqual([200, `http://acme.localhost:${port}/img.png`]);
+    // Another edge address is another rewriting, and another tag.
+    const byPath = await get("/acme/~api/versioned", { host: `localhost:${port}`, headers: { "if-none-match": tag } });
+    expect([byPath.status, image(byPath)]).toEqual([200, `http://localhost:${port}/acme/img.png`]);
+    expect(byPath.headers.etag).not.toBe(tag);
+
+    await Tenant.updateOne({ _id: acmeId }, { $set: { transformApiUrls: false } });
+    await sleep(CONFIG_SETTLES_MS);
+    try {
+      const asIs = await ask(tag);
+      expect([asIs.status, asIs.headers.etag, asIs.headers["last-modified"], image(asIs)]).toEqual([
+        200,
+        '"entries-v1"',
+        "Tue, 01 Sep 2026 10:00:00 GMT",
+        `${origin.base}/media/img.png`,
+      ]);
+      expect((await ask('"entries-v1"')).status).toBe(304);
+    } finally {
+      await Tenant.updateOne({ _id: acmeId }, { $set: { transformApiUrls: true } });
+      await sleep(CONFIG_SETTLES_MS);
+    }
   });
 
   it("never lets the token reach a client: echoed headers are dropped and origin errors are replaced", async () => {

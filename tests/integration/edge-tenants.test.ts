@@ -133,4 +133,22 @@ describe("TenantDirectory", () => {
     clock += 999;
     expect(version()).toBe(before + 1);
   });
+
+  it("keeps a tenant's answer however many made-up hosts and slugs are asked for (those only push out one another)", async () => {
+    const loads: string[] = [];
+    const acme = { doc: { _id: acmeId, slug: "acme" }, apiToken: null } as never;
+    const dir = new TenantDirectory("localhost", 1_000, () => 5_000_000, undefined, async (key) => {
+      loads.push(key);
+      return key === "slug:acme" ? acme : null;
+    });
+    expect(await dir.resolve("acme.localhost", "/a.png")).not.toBeNull();
+    for (let i = 0; i < 10_050; i++) await dir.resolve(i % 2 ? `x${i}.localhost` : `made-up-${i}.example`, "/a.png");
+    expect(loads).toHaveLength(10_051);
+    // Still kept: answered at once, with no load.
+    expect(dir.resolveKept("acme.localhost", "/a.png")?.tenant).toBe(acme);
+    expect(loads).toHaveLength(10_051);
+    // The oldest "none" answers were pushed out by the newest (10,000 kept).
+    expect(dir.resolveKept("made-up-0.example", "/a.png")).toBeUndefined();
+    expect(dir.resolveKept("x10049.localhost", "/a.png")).toBeNull();
+  });
 });

@@ -139,6 +139,17 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
             te: "trailers",
             trailer: "x-checksum",
             upgrade: "h2c",
+            // Policies an origin would set for the whole edge host (every tenant's on the bare host), or a prompt
+            // for credentials the edge never forwards.
+            "alt-svc": 'h3=":443"; ma=86400',
+            "strict-transport-security": "max-age=31536000; includeSubDomains",
+            "clear-site-data": '"cookies", "storage"',
+            nel: '{"report_to":"cf-nel","max_age":604800}',
+            "report-to": '{"group":"cf-nel","endpoints":[{"url":"https://a.nel.example/report"}]}',
+            "reporting-endpoints": 'default="https://reports.example/"',
+            refresh: "0; url=https://elsewhere.example/",
+            "www-authenticate": 'Basic realm="origin"',
+            "expect-ct": "max-age=86400, enforce",
           },
           "with cookies",
         );
@@ -256,6 +267,13 @@ export async function startOrigin(token = "tok-secret-123"): Promise<TestOrigin>
                 { title: "Clip", video: `${base}/video/clip.mp4`, other: "https://elsewhere.example/x.png" },
               ],
             }),
+          );
+        case "/api/versioned":
+          // An API answer with validators, holding a provider asset URL the edge may rewrite.
+          return send(
+            200,
+            { "content-type": "application/json", etag: '"entries-v1"', "last-modified": "Tue, 01 Sep 2026 10:00:00 GMT" },
+            JSON.stringify({ image: `${base}/media/img.png` }),
           );
         case "/api/large":
           return send(

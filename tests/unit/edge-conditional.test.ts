@@ -1,8 +1,19 @@
 // The conditions a request puts on a cached answer (RFC 9110 §13): when it is a 304, and when a Range is honoured.
 import { describe, expect, it } from "vitest";
-import { notModified, rangeHolds } from "#edge/conditional.ts";
+import { httpDate, notModified, rangeHolds } from "#edge/conditional.ts";
 
 const LAST_MODIFIED = "Tue, 01 Sep 2026 10:00:00 GMT";
+
+describe("httpDate", () => {
+  it("reads the three forms of an HTTP-date as UTC, and nothing else", () => {
+    const at = Date.UTC(1994, 10, 6, 8, 49, 37);
+    expect(httpDate("Sun, 06 Nov 1994 08:49:37 GMT")).toBe(at);
+    expect(httpDate("Sunday, 06-Nov-94 08:49:37 GMT")).toBe(at);
+    expect(httpDate("Sun Nov  6 08:49:37 1994")).toBe(at);
+    expect(httpDate(" Sun, 06 Nov 1994 08:49:37 GMT ")).toBe(at);
+    for (const v of ["1994", "1994-11-06T08:49:37Z", "Sun, 06 Nov 1994 08:49:37 +0000", "Sun, 6 Nov 1994 08:49:37 GMT", ""]) expect(httpDate(v), v).toBeNaN();
+  });
+});
 
 describe("notModified", () => {
   it.each([
@@ -42,6 +53,10 @@ describe("notModified", () => {
   it("ignores If-Modified-Since without a Last-Modified, when it is not a date, and whenever If-None-Match is sent", () => {
     expect(notModified(undefined, LAST_MODIFIED, '"v1"', undefined)).toBe(false);
     expect(notModified(undefined, "yesterday", undefined, LAST_MODIFIED)).toBe(false);
+    // Dates Date.parse reads that are not HTTP-dates (RFC 9110 §13.1.3: ignored).
+    for (const notHttp of ["2099", "2030-01-01", "2030-01-01T00:00:00Z", "Wed, 02 Sep 2099 00:00:00 PST", "wed, 02 sep 2099 00:00:00 gmt", "02 Sep 2099 00:00:00 GMT"]) {
+      expect(notModified(undefined, notHttp, undefined, LAST_MODIFIED), notHttp).toBe(false);
+    }
     expect(notModified('"v2"', "Wed, 02 Sep 2026 00:00:00 GMT", '"v1"', LAST_MODIFIED)).toBe(false);
   });
 

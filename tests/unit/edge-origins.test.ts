@@ -1,6 +1,7 @@
 // Where the edge fetches a tenant's assets from, which responses allowedTypes admit, and the rewriting of provider
 // asset URLs in API responses.
 import { describe, expect, it } from "vitest";
+import { spelledQuery } from "#edge/handler.ts";
 import { assetOrigin, rewritePrefixes, rewriteUrls, typeAllowed, type EdgeTenant } from "#edge/origins.ts";
 
 const t = (fields: Partial<EdgeTenant>) => fields as EdgeTenant;
@@ -8,6 +9,20 @@ const origin = (tenant: EdgeTenant, path: string, query = "") => {
   const o = assetOrigin(tenant, path, new URLSearchParams(query));
   return o && { url: o.url, query: o.query.toString() };
 };
+
+describe("spelledQuery: the query an origin is sent", () => {
+  it("keeps the client's order, escapes and bare flags, without the parameters the provider does not take", () => {
+    const prismic = t({ cms: "prismic", repositoryName: "repo" });
+    const sent = (search: string) => spelledQuery(search, (assetOrigin(prismic, "/img.webp", new URLSearchParams(search)) as { query: URLSearchParams }).query);
+    expect(sent("w=5&utm_source=x&q=80&fm=webp%20")).toBe("w=5&q=80&fm=webp%20");
+    expect(sent("utm+source=1&w=5&&q=80&rect")).toBe("w=5&q=80&rect");
+    expect(sent("w=5&q=80&w=6")).toBe("w=5&q=80&w=6");
+    expect(sent("utm=x")).toBe("");
+    const generic = t({ cms: "generic", originUrl: "https://o.example" });
+    const all = "z=1&a=%20x+y&flag&%E2%9C%93=ok&bad=%ZZ";
+    expect(spelledQuery(all, (assetOrigin(generic, "/a.png", new URLSearchParams(all)) as { query: URLSearchParams }).query)).toBe(all);
+  });
+});
 
 describe("assetOrigin", () => {
   it("maps each provider's public paths to its CDN", () => {
