@@ -1,6 +1,6 @@
 // The document: Clerk's provider in Clerk mode, the local sign-in banner in local mode, the header, the global
 // navigation bar, the toast of the last mutation, and the page.
-import { ClerkApp, SignOutButton } from "@clerk/remix";
+import { ClerkApp, OrganizationSwitcher, SignOutButton } from "@clerk/remix";
 import { rootAuthLoader } from "@clerk/remix/ssr.server";
 import { type LinksFunction, type LoaderFunctionArgs, json } from "@remix-run/node";
 import { Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
@@ -59,7 +59,19 @@ function Document() {
             Local sign-in — not for production
           </p>
         ) : null}
-        <AppHeader user={data.user} authMode={data.authMode} signOut={data.authMode === "clerk" ? <SignOutButton /> : null} />
+        <AppHeader
+          user={data.user}
+          authMode={data.authMode}
+          accountControls={
+            data.authMode === "clerk" ? (
+              <>
+                {/* Tenants and the plan follow the active organization (or none: the personal account). */}
+                <OrganizationSwitcher afterSelectOrganizationUrl="/" afterSelectPersonalUrl="/" />
+                <SignOutButton />
+              </>
+            ) : null
+          }
+        />
         <ToastView toast={data.toast} />
         <main id="main">
           <Outlet />

@@ -77,7 +77,9 @@ export function FormShell({ form, method = "post", action, children, className, 
     >
       {intent ? <input type="hidden" name="intent" value={intent} /> : null}
       {formErrors.length ? (
-        <div id={form.errorId} className="form-errors" role="alert" tabIndex={-1} data-form-errors>
+        // (Without JavaScript, focused as the page loads when no field is in error: a form far down the page is
+        // scrolled to.)
+        <div id={form.errorId} className="form-errors" role="alert" tabIndex={-1} data-form-errors autoFocus={first === undefined}>
           {formErrors.map((e) => (
             <p key={e}>{e}</p>
           ))}
@@ -197,9 +199,14 @@ export function SelectField({
 }
 
 export function CheckboxField({ meta, label, hint }: { meta: Meta; label: string; hint?: ReactNode }) {
+  const first = useContext(FirstError);
   return (
     <FieldFrame meta={meta} label={label} hint={hint} checkbox>
-      <input {...getInputProps(meta, { type: "checkbox", value: "on", ariaDescribedBy: hint ? meta.descriptionId : undefined })} key={meta.key} />
+      <input
+        {...getInputProps(meta, { type: "checkbox", value: "on", ariaDescribedBy: hint ? meta.descriptionId : undefined })}
+        key={meta.key}
+        autoFocus={first === meta.name}
+      />
     </FieldFrame>
   );
 }

@@ -1,6 +1,7 @@
-// The period picker of the overview and usage pages: a GET form that works without JavaScript (the Show button) and
-// submits itself on change with it; a period named in the URL but not understood is reported, not an error.
-import { Form, useSubmit } from "@remix-run/react";
+// The period picker of the overview and usage pages: a GET form sent with its Show button, with or without JavaScript
+// (not on change: arrowing through a closed select changes it at each key, and each change would load a page — WCAG
+// 3.2.2); a period named in the URL but not understood is reported, not an error.
+import { Form } from "@remix-run/react";
 import { NAMED_PERIODS } from "#app/schemas/period.ts";
 import { ShowButton } from "./ui.tsx";
 
@@ -13,13 +14,14 @@ const PERIOD_LABELS: Record<string, string> = {
 };
 
 export function PeriodSwitcher({ period, invalidPeriod }: { period: string; invalidPeriod?: string | null }) {
-  const submit = useSubmit();
   return (
     <>
-      <Form method="get" className="filters" onChange={(e) => submit(e.currentTarget)} aria-label="Period switcher">
+      <Form method="get" className="filters" aria-label="Period switcher">
         <div className="field">
           <label htmlFor="period">Period</label>
           <select
+            // (Remounted when the page's period changes, by a link or Back, so that it shows that period.)
+            key={period}
             id="period"
             name="period"
             defaultValue={period}

@@ -22,18 +22,33 @@ export function ToastView({ toast }: { toast: { kind: "success" | "info" | "erro
     const t = setTimeout(() => setVisible(false), 6000);
     return () => clearTimeout(t);
   }, [toast]);
-  if (!toast || !visible) return null;
-  return (
-    <div className={`toast toast-${toast.kind}`} role={toast.kind === "error" ? "alert" : "status"}>
-      <span>{toast.message}</span>
+  const shown = toast && visible ? toast : null;
+  const view = shown ? (
+    <div className={`toast toast-${shown.kind}`}>
+      <span>{shown.message}</span>
       <button type="button" className="toast-close" aria-label="Dismiss" onClick={() => setVisible(false)}>
         ×
       </button>
     </div>
+  ) : null;
+  // A status region is announced when what it holds changes, so it is always on the page and a success or a piece of
+  // news is put in it (made together with its text, as after a client-side navigation, it would go unread); an
+  // error is an alert, announced as it appears.
+  return (
+    <>
+      <div className="toast-region" role="status">
+        {shown?.kind !== "error" ? view : null}
+      </div>
+      {shown?.kind === "error" ? (
+        <div className="toast-region" role="alert">
+          {view}
+        </div>
+      ) : null}
+    </>
   );
 }
 
-export function AppHeader({ user, authMode, signOut }: { user: ShellUser | null; authMode: "clerk" | "local"; signOut?: ReactNode }) {
+export function AppHeader({ user, authMode, accountControls }: { user: ShellUser | null; authMode: "clerk" | "local"; accountControls?: ReactNode }) {
   return (
     <header className="app-header">
       <Link to="/" className="brand">
@@ -60,7 +75,7 @@ export function AppHeader({ user, authMode, signOut }: { user: ShellUser | null;
               </button>
             </Form>
           ) : (
-            signOut
+            accountControls
           )}
         </div>
       ) : null}

@@ -1,4 +1,6 @@
 // Sign in: Clerk's component in Clerk mode; in local mode a development form (user id, plan, organization).
+// A splat route: Clerk's component, routed by path, moves through /sign-in/factor-one, /sign-in/sso-callback and
+// other steps below /sign-in, each of which must render it again (in local mode they lead back to /sign-in).
 import { getFormProps, getInputProps, getSelectProps, useForm } from "@conform-to/react";
 import { getZodConstraint, parseWithZod } from "@conform-to/zod/v4";
 import { SignIn } from "@clerk/remix";
@@ -11,13 +13,16 @@ import { env } from "#app/server/env.server.ts";
 export const meta: MetaFunction = () => [{ title: "Sign in · CMS edge" }];
 
 export async function loader(args: LoaderFunctionArgs) {
-  const redirectTo = safeRedirect(new URL(args.request.url).searchParams.get("redirectTo"));
+  const url = new URL(args.request.url);
+  const redirectTo = safeRedirect(url.searchParams.get("redirectTo"));
   if (await getCaller(args, { forApi: false })) throw redirect(redirectTo);
-  return { authMode: env.authMode };
+  // Only Clerk's component has steps of its own.
+  if (env.authMode === "local" && args.params["*"]) throw redirect(`/sign-in${url.search}`);
+  return { authMode: env.authMode, redirectTo };
 }
 
-export async function action({ request }: ActionFunctionArgs) {
-  if (env.authMode !== "local") throw new Response("Not found", { status: 404 });
+export async function action({ request, params }: ActionFunctionArgs) {
+  if (env.authMode !== "local" || params["*"]) throw new Response("Not found", { status: 404 });
   if (crossSiteForm(request)) throw crossSiteRefusal();
   const submission = parseWithZod(await request.formData(), { schema: localSignInSchema });
   if (submission.status !== "success") return submission.reply();
@@ -27,8 +32,9 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 export default function SignInPage() {
-  const { authMode } = useLoaderData<typeof loader>();
-  return authMode === "clerk" ? <SignIn routing="path" path="/sign-in" /> : <LocalSignIn />;
+  const { authMode, redirectTo } = useLoaderData<typeof loader>();
+  // Signed in, Clerk goes where the visitor was sent from (a path on this site: safeRedirect).
+  return authMode === "clerk" ? <SignIn routing="path" path="/sign-in" forceRedirectUrl={redirectTo} /> : <LocalSignIn />;
 }
 
 function LocalSignIn() {

@@ -9,7 +9,7 @@ import { periodNameSchema, resolvePeriod } from "#app/schemas/period.ts";
 import { tenantAnalytics, tenantHasTraffic } from "#app/server/analytics.server.ts";
 import { requirePageCaller } from "#app/server/auth.server.ts";
 import { pageNotFound } from "#app/server/pages.server.ts";
-import { formatBytes, formatDate, formatNumber, formatPercent } from "#app/utils/format.ts";
+import { formatBytes, formatDate, formatHitRatio, formatNumber } from "#app/utils/format.ts";
 
 export const meta: MetaFunction = ({ params }) => [{ title: `${params.slug} overview · CMS edge` }];
 
@@ -28,7 +28,6 @@ export async function loader(args: LoaderFunctionArgs) {
 export default function OverviewPage() {
   const { analytics: a, neverServed, invalidPeriod } = useLoaderData<typeof loader>();
   /** A ratio, or a dash where there were no requests to have one. */
-  const ratio = (value: number, requests: number) => (requests > 0 ? formatPercent(value) : "—");
   return (
     <>
       <PeriodSwitcher period={a.period.name} invalidPeriod={invalidPeriod} />
@@ -47,7 +46,7 @@ export default function OverviewPage() {
         <Kpi label="Bandwidth" value={formatBytes(a.totals.bandwidthBytes)} />
         <Kpi
           label="Cache hit ratio"
-          value={ratio(a.cacheHitRatio, a.totals.requests)}
+          value={formatHitRatio(a.cacheHitRatio, a.totals.requests)}
           detail={`${formatNumber(a.totals.cacheHits)} hits, ${formatNumber(a.totals.cacheMisses)} misses, ${formatNumber(a.totals.cacheBypasses)} bypasses, ${formatNumber(a.totals.errors)} edge errors`}
         />
         <Kpi label="Origin requests avoided" value={formatNumber(a.originRequestsAvoided)} />
@@ -74,7 +73,7 @@ export default function OverviewPage() {
                 <th scope="row">{d.date}</th>
                 <td className="num">{formatNumber(d.requests)}</td>
                 <td className="num">{formatBytes(d.bandwidthBytes)}</td>
-                <td className="num">{ratio(d.cacheHitRatio, d.requests)}</td>
+                <td className="num">{formatHitRatio(d.cacheHitRatio, d.requests)}</td>
               </tr>
             ))}
           </tbody>
@@ -100,7 +99,7 @@ export default function OverviewPage() {
                     <th scope="row">{k === "asset" ? "Assets" : "API"}</th>
                     <td className="num">{formatNumber(a.traffic[k].requests)}</td>
                     <td className="num">{formatBytes(a.traffic[k].bandwidthBytes)}</td>
-                    <td className="num">{ratio(a.traffic[k].cacheHitRatio, a.traffic[k].requests)}</td>
+                    <td className="num">{formatHitRatio(a.traffic[k].cacheHitRatio, a.traffic[k].requests)}</td>
                   </tr>
                 ))}
               </tbody>

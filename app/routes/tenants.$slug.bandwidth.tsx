@@ -44,7 +44,8 @@ export default function BandwidthPage() {
   const requests = data.points.reduce((s, p) => s + p.requests, 0);
   return (
     <>
-      <Form method="get" className="filters" aria-label="Range of days">
+      {/* Remounted when the range shown changes (a link, Back), so that its inputs show that range. */}
+      <Form key={`${asked.from ?? data.from}/${asked.to ?? data.to}`} method="get" className="filters" aria-label="Range of days">
         <div className="field">
           <label htmlFor="from">From</label>
           <input id="from" name="from" type="date" defaultValue={asked.from ?? data.from} {...errorOf("from")} />

@@ -55,7 +55,9 @@ export default function LogsPage() {
   const { asked, invalid, problems, filtered, logs, links } = useLoaderData<typeof loader>();
   return (
     <>
-      <LogFiltersForm asked={asked} invalid={invalid} clear={links.clear} />
+      {/* Remounted when the filters asked change (Clear, Back, a link), so that its inputs show them; not when only
+          the page of logs does. */}
+      <LogFiltersForm key={JSON.stringify(asked)} asked={asked} invalid={invalid} clear={links.clear} />
       {problems.length ? (
         <div className="form-errors" role="alert">
           {problems.map((p) => (

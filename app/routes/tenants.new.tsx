@@ -46,6 +46,9 @@ export async function action(args: ActionFunctionArgs) {
   }
 }
 
+/** The fields under "Optional settings". */
+const OPTIONAL_FIELDS = ["cacheTTL", "websiteDomain", "allowedTypes"] as const;
+
 type Availability = { slug: string; available: boolean; reason?: "taken" | "reserved" };
 
 function SlugAvailability({ slug }: { slug: string }) {
@@ -84,6 +87,8 @@ export default function NewTenantPage() {
   const cms = (fields.cms.value as Cms | undefined) ?? "contentful";
   const show = (provider: Cms) => !hydrated || cms === provider;
   const f = fields as unknown as Record<string, Parameters<typeof Field>[0]["meta"]>;
+  const [optionalOpen, setOptionalOpen] = useState(false);
+  const optionalInError = OPTIONAL_FIELDS.some((name) => Boolean(f[name].errors?.length));
 
   return (
     <>
@@ -136,7 +141,9 @@ export default function NewTenantPage() {
           <Field meta={f.originUrl} label="Origin URL" type="url" placeholder="https://assets.example.com" />
           <Field meta={f.videoOrigin} label="Video origin (optional)" type="url" />
         </fieldset>
-        <details>
+        {/* Open when one of its fields is in error (a server's answer without JavaScript would hide it), and kept open
+            once opened. */}
+        <details open={optionalOpen || optionalInError} onToggle={(e) => setOptionalOpen(e.currentTarget.open)}>
           <summary>Optional settings</summary>
           <Field meta={f.cacheTTL} label="Cache TTL (seconds)" type="number" inputMode="numeric" hint="60 to 31536000; 86400 (a day) when empty" />
           <Field meta={f.websiteDomain} label="Website domain" hint="Sent to the CMS as Referer, e.g. www.example.com" />

@@ -7,7 +7,7 @@ import { PageHeader, TableWrap, UsageBar } from "#app/components/ui.tsx";
 import { periodNameSchema, previousPeriod, resolvePeriod } from "#app/schemas/period.ts";
 import { requirePageCaller } from "#app/server/auth.server.ts";
 import { accountUsage } from "#app/server/usage.server.ts";
-import { formatBytes, formatDate, formatNumber, formatPercent } from "#app/utils/format.ts";
+import { formatBytes, formatDate, formatHitRatio, formatNumber, formatPercent } from "#app/utils/format.ts";
 
 export const meta: MetaFunction = () => [{ title: "Usage · CMS edge" }];
 
@@ -77,7 +77,7 @@ export default function UsagePage() {
                 <td className="num">{formatBytes(t.bandwidthBytes)}</td>
                 <td className="num">{formatBytes(t.previous.bandwidthBytes)}</td>
                 <td className="num">{change(t.bandwidthBytes, t.previous.bandwidthBytes)}</td>
-                <td className="num">{formatPercent(t.cacheHitRatio)}</td>
+                <td className="num">{formatHitRatio(t.cacheHitRatio, t.requests)}</td>
               </tr>
             ))}
           </tbody>

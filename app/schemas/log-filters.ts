@@ -20,17 +20,21 @@ export const FILTER_LABELS: Record<LogFilterKey, string> = {
 const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
 
 /**
- * A `datetime-local` value as the ISO instant `listLogs` takes, read as UTC. A `to` given to the minute (what the
- * input sends) takes in that whole minute, so from 10:05 to 10:05 is the minute 10:05. Anything else is passed on
- * for the schema to accept (an ISO date-time with a zone) or refuse.
+ * A `datetime-local` value as the ISO instant `listLogs` takes, read as UTC. A `to` takes in the whole of its last
+ * unit: given to the minute (what the input sends), that minute, so from 10:05 to 10:05 is the minute 10:05; given
+ * to the second (a link's value, as the table shows times), that second; with a fraction, to its last digit.
+ * Anything else is passed on for the schema to accept (an ISO date-time with a zone) or refuse.
  */
 function toIso(value: string, end: boolean): string {
   if (!LOCAL_DATE_TIME.test(value)) return value;
   const at = new Date(`${value}Z`);
   // Date rolls 02-31 over to March; a value that does not come back unchanged is not a real date and time.
   if (Number.isNaN(at.getTime()) || at.toISOString().slice(0, value.length) !== value) return "not a date";
-  return new Date(at.getTime() + (end && value.length === 16 ? 59_999 : 0)).toISOString();
+  return new Date(at.getTime() + (end ? UNIT_MS[value.length] - 1 : 0)).toISOString();
 }
+
+/** The unit of a `datetime-local` value's last digit, in ms, by its length: 10:05, 10:05:09, 10:05:09.4, .45, .456. */
+const UNIT_MS: Record<number, number> = { 16: 60_000, 19: 1_000, 21: 100, 22: 10, 23: 1 };
 
 const MESSAGES: Partial<Record<LogFilterKey, string>> = {
   cache: `must be one of ${CACHE_STATUSES.join(", ")}`,

@@ -84,8 +84,13 @@ export async function requireApiCaller(args: AuthArgs): Promise<Caller> {
   return found;
 }
 
-/** For pages: the caller, or a redirect to the sign-in page that comes back here. */
+/**
+ * For pages: the caller, or a redirect to the sign-in page that comes back here. A page's form posted from another
+ * site is refused (403) before anything: a SameSite=Lax cookie still goes with a post from a sibling subdomain (a
+ * same-site, cross-origin page), which could otherwise delete a tenant or move its origin.
+ */
 export async function requirePageCaller(args: AuthArgs): Promise<Caller> {
+  if (args.request.method !== "GET" && args.request.method !== "HEAD" && crossSiteForm(args.request)) throw crossSiteRefusal();
   const found = await getCaller(args, { forApi: false });
   if (found) return found;
   const url = new URL(args.request.url);

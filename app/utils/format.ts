@@ -19,6 +19,9 @@ export const formatNumber = (n: number) => new Intl.NumberFormat("en-US").format
 /** A ratio 0..1 as a percentage with one decimal. */
 export const formatPercent = (ratio: number) => `${(Math.round(ratio * 1000) / 10).toFixed(1)}%`;
 
+/** A cache hit ratio, or "—" where there were no requests to have one (decision 022). */
+export const formatHitRatio = (ratio: number, requests: number) => (requests > 0 ? formatPercent(ratio) : "—");
+
 /** A date as YYYY-MM-DD HH:MM UTC (or just the day). */
 export function formatDate(iso: string | Date, withTime = true): string {
   const d = new Date(iso);

@@ -67,11 +67,20 @@ for (const js of [true, false]) {
       await visit("/tenants/new", "new-tenant");
       await page.getByLabel("Slug", { exact: true }).fill("Bad Slug!");
       await page.getByLabel("Space ID", { exact: true }).fill("space123");
+      await page.getByText("Optional settings").click();
+      await page.getByLabel("Cache TTL (seconds)").fill("5");
+      // (Leaving the field first: with JavaScript its error then shows below it, and the button moves down.)
+      await page.getByLabel("Cache TTL (seconds)").press("Tab");
       await page.getByRole("button", { name: "Create tenant" }).click();
       const slugError = page.locator("#new-tenant-slug-error");
       await expect(slugError).toContainText("may contain only a-z, 0-9 and hyphens");
       await expect(page.getByLabel("Slug", { exact: true })).toBeFocused();
       await expect(page.getByLabel("Slug", { exact: true })).toHaveAttribute("aria-invalid", "true");
+      // An error under "Optional settings" is in sight: the section comes back open, its value kept.
+      await expect(page.locator("#new-tenant-cacheTTL-error")).toBeVisible();
+      await expect(page.locator("#new-tenant-cacheTTL-error")).toHaveText("must be at least 60 seconds");
+      await expect(page.getByLabel("Cache TTL (seconds)")).toHaveValue("5");
+      await page.getByLabel("Cache TTL (seconds)").fill("");
 
       await page.getByLabel("Slug", { exact: true }).fill(`taken-${mode}`);
       if (js) await expect(page.getByText(`taken-${mode} is taken`)).toBeVisible();
@@ -130,11 +139,23 @@ for (const js of [true, false]) {
       await expectAccessible(page, js);
       await screenshot(page, "overview", js);
 
-      // The period switcher is a GET form.
-      await page.getByRole("combobox", { name: "Period" }).selectOption("30d");
-      if (!js) await page.getByRole("button", { name: "Show" }).click();
+      // The period switcher is a GET form, sent by its Show button (not on change, with JavaScript either).
+      const period = page.getByRole("combobox", { name: "Period" });
+      await period.selectOption("30d");
+      await page.waitForTimeout(300);
+      await expect(page).toHaveURL(/period=7d$/);
+      await page.getByRole("button", { name: "Show" }).click();
       await expect(page).toHaveURL(/period=30d/);
       await expect(page.getByRole("table", { name: "Daily traffic" }).getByRole("row")).toHaveCount(31);
+      if (js) {
+        // Back: the switcher shows the period the page shows.
+        await page.goBack();
+        await expect(page).toHaveURL(/period=7d$/);
+        await expect(page.getByRole("table", { name: "Daily traffic" }).getByRole("row")).toHaveCount(8);
+        await expect(period).toHaveValue("7d");
+        await page.goForward();
+        await expect(period).toHaveValue("30d");
+      }
 
       // A month before the traffic: no first-run help, the period said to be quiet, no ratio where there were no requests.
       await page.goto(`/tenants/${slug}?period=2020-01`);
@@ -175,8 +196,14 @@ for (const js of [true, false]) {
       await visit(`/tenants/${slug}/settings`, "settings");
       await page.getByLabel("Cache TTL (seconds)", { exact: true }).fill("3600");
       await page.getByLabel("Website domain", { exact: true }).fill("www.example.com");
+      // The toast's live region is on the page before there is news: a screen reader announces what is put in it,
+      // not a region made together with its text (as a client-side navigation would).
+      await expect(page.locator('div[role="status"]')).toHaveCount(1);
+      const region = await page.locator('div[role="status"]').elementHandle();
+      expect(await region?.evaluate((el) => el.textContent)).toBe("");
       await page.getByRole("button", { name: "Save settings" }).click();
       await expect(page.getByRole("status").filter({ hasText: /saved/i })).toBeVisible();
+      if (js) expect(await region?.evaluate((el) => el.isConnected && el.textContent)).toBe("Settings saved×");
       await expect(page.getByLabel("Cache TTL (seconds)", { exact: true })).toHaveValue("3600");
 
       // A validation error keeps the page and says where.
@@ -305,11 +332,23 @@ for (const js of [true, false]) {
       expect(lines[0]).toBe("timestamp,method,path,status,cacheStatus,kind,bytes,durationMs");
       expect(lines).toHaveLength(7);
       expect(lines.slice(1).every((l) => l.includes(",/~api/entries/0,") && l.includes(",api,"))).toBe(true);
+
+      // Clear: every log again, and the form empty (a filter pressed next starts from nothing).
+      await page.getByRole("link", { name: "Clear" }).click();
+      await expect(rows).toHaveCount(50);
+      await expect(page.getByLabel("Kind", { exact: true })).toHaveValue("");
+      await expect(page.getByLabel("Path prefix", { exact: true })).toHaveValue("");
+      await page.getByLabel("Cache status", { exact: true }).selectOption("HIT");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await expect(page).toHaveURL(/\/logs\?status=&cache=HIT&kind=&path=&from=&to=$/);
     });
 
     test("the usage page, and the tenant in the list", async () => {
       await visit("/usage?period=7d", "usage");
       await expect(page.getByRole("row", { name: new RegExp(slug) })).toContainText("120");
+      // A period without requests has no hit ratio to show.
+      await page.goto("/usage?period=2020-01");
+      await expect(page.getByRole("row", { name: new RegExp(slug) }).getByRole("cell")).toHaveText(["0", "0", "—", "0 B", "0 B", "—", "—"]);
       await visit("/", "tenants");
       const row = page.getByRole("row", { name: new RegExp(slug) });
       await expect(row).toContainText("contentful");
@@ -337,3 +376,16 @@ for (const js of [true, false]) {
     });
   });
 }
+
+test("a form's own error (the plan's limit on domains) is focused as the page comes back, without JavaScript", async ({ browser }) => {
+  const context = await signedInContext(browser, { userId: "e2e-free-domains", plan: "free" }, { javaScriptEnabled: false });
+  const page = await context.newPage();
+  expect((await context.request.post("/api/tenants", { data: { slug: "free-domains", cms: "storyblok" } })).status()).toBe(201);
+  await page.goto("/tenants/free-domains/domains");
+  await page.getByLabel("Hostname", { exact: true }).fill("cdn.free-domains.com");
+  await page.getByRole("button", { name: "Add domain" }).click();
+  const errors = page.locator("[data-form-errors]");
+  await expect(errors).toContainText("free plan");
+  await expect(errors).toBeFocused();
+  await context.close();
+});

@@ -30,6 +30,12 @@ test("signs in on the local sign-in page and sees the tenant list", async ({ pag
   await expect(row).toContainText(`http://e2e-acme.localhost:${EDGE_PORT}`);
 });
 
+test("routes the steps below /sign-in to the sign-in page (Clerk's path routing), which in local mode leads back to its form", async ({ page }) => {
+  await page.goto("/sign-in/factor-one?redirectTo=%2Fusage");
+  await expect(page).toHaveURL(/\/sign-in\?redirectTo=%2Fusage$/);
+  await expect(page.getByRole("heading", { name: "Local sign-in", level: 1 })).toBeVisible();
+});
+
 test("rejects an invalid user id on the sign-in form, with JavaScript off", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as home from "#app/routes/_index.tsx";
 import * as tenantRoute from "#app/routes/api.tenants.$slug.ts";
 import * as tenantsRoute from "#app/routes/api.tenants.ts";
+import * as signIn from "#app/routes/sign-in.$.tsx";
 import { planWithoutSession } from "#app/server/billing.server.ts";
 import { env } from "#app/server/env.server.ts";
 import { Account } from "#models/account.ts";
@@ -402,5 +403,24 @@ describe("the home page with Clerk's browser cookies", () => {
     const res = await call(home, "/?tab=all", { headers: { ...documentRequestHeaders } });
     expect([302, 307]).toContain(res.status);
     expect(res.headers.get("location")).toBe("/sign-in?redirectTo=%2F%3Ftab%3Dall");
+  });
+});
+
+describe("Clerk mode: the sign-in page", () => {
+  it("renders Clerk's component at each of its steps below /sign-in, sending the visitor on to redirectTo (a path here)", async () => {
+    const at = async (url: string, step: string) => {
+      const res = await call(signIn, url, { headers: { ...documentRequestHeaders }, params: step ? { "*": step } : {} });
+      return [res.status, await res.json()];
+    };
+    expect(await at("/sign-in?redirectTo=%2Ftenants%2Fx%3Ftab%3Dall", "")).toEqual([200, { authMode: "clerk", redirectTo: "/tenants/x?tab=all" }]);
+    expect(await at("/sign-in/factor-one?redirectTo=%2Fusage", "factor-one")).toEqual([200, { authMode: "clerk", redirectTo: "/usage" }]);
+    expect(await at("/sign-in/sso-callback?redirectTo=%2F%2Fevil.example", "sso-callback")).toEqual([200, { authMode: "clerk", redirectTo: "/" }]);
+  });
+
+  it("has no local form to post to: 404", async () => {
+    const body = new URLSearchParams({ userId: "user_clerk_form", plan: "pro" }).toString();
+    const res = await call(signIn, "/sign-in", { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("set-cookie")).toBeNull();
   });
 });

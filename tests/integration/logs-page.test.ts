@@ -45,8 +45,11 @@ const log = (tenant: string, at: number, fields: Partial<Omit<Log, "tenant" | "t
 
 const STATUSES = [200, 200, 304, 404, 502, 206, 201];
 const CACHES = ["HIT", "MISS", "HIT", "BYPASS", "ERROR"] as const;
-/** i = 69, 70 and 71 share one millisecond, and sit across the boundary of the first two pages of 50. */
-const mainAt = (i: number) => BASE + (i >= 69 && i <= 71 ? 69 : i) * 20_000;
+/**
+ * i = 69, 70 and 71 share one millisecond, and sit across the boundary of the first two pages of 50; i = 61 is 400 ms
+ * into its second (20 min 20.4 s after BASE), which a `to` given to that second takes in.
+ */
+const mainAt = (i: number) => BASE + (i >= 69 && i <= 71 ? 69 : i) * 20_000 + (i === 61 ? 400 : 0);
 const MAIN: Log[] = [
   ...Array.from({ length: 120 }, (_, i) => {
     const kind = i % 4 === 0 ? "api" : "asset";
@@ -94,10 +97,13 @@ interface Filters {
   to?: string;
 }
 
-/** What the page's filters mean, written out plainly: `from` and `to` in UTC, `to` to the minute taking it whole. */
+/**
+ * What the page's filters mean, written out plainly: `from` and `to` in UTC, `to` taking in the whole of its last
+ * unit (the minute of 10:05, the second of 10:05:09).
+ */
 function model(tenant: string, f: Filters = {}): Log[] {
   const fromMs = f.from ? Date.parse(`${f.from}Z`) : -Infinity;
-  const toMs = f.to ? Date.parse(`${f.to}Z`) + (f.to.length === 16 ? 59_999 : 0) : Infinity;
+  const toMs = f.to ? Date.parse(`${f.to}Z`) + ({ 16: 59_999, 19: 999 }[f.to.length] ?? 0) : Infinity;
   return all
     .filter((l) => l.tenant === tenant)
     .filter((l) => !f.status || (f.status.endsWith("xx") ? Math.floor(l.status / 100) === Number(f.status[0]) : l.status === Number(f.status)))
@@ -307,6 +313,7 @@ describe("the Logs page", () => {
     { to: localMinute(BASE + 5 * MIN) },
     // A `to` to the minute takes that whole minute: the logs at :00, :20 and :40 of BASE + 20 min are in.
     { from: localMinute(BASE + 10 * MIN), to: localMinute(BASE + 20 * MIN) },
+    // To the second: the log at 20 min 20.4 s is in.
     { from: `${localMinute(BASE + 10 * MIN)}:20`, to: `${localMinute(BASE + 20 * MIN)}:20` },
     { status: "2xx", kind: "asset", cache: "HIT", path: "/img/", from: localMinute(BASE), to: localMinute(BASE + 30 * MIN) },
     { kind: "api", status: "5xx" },
@@ -332,6 +339,8 @@ describe("the Logs page", () => {
     for (const f of CASES.slice(0, -1)) expect(model("logp-main", f).length, JSON.stringify(f)).toBeGreaterThan(0);
     for (const f of CASES) expect(model("logp-main", f).length, JSON.stringify(f)).toBeLessThan(total);
     expect(model("logp-main", { from: localMinute(BASE + 10 * MIN), to: localMinute(BASE + 20 * MIN) })).toHaveLength(33);
+    const toSecond = model("logp-main", { to: `${localMinute(BASE + 20 * MIN)}:20` });
+    expect(toSecond.map((l) => l.timestamp).filter((t) => t.endsWith(":20.400Z"))).toHaveLength(1);
   });
 
   it("takes empty fields (what a GET form sends) as no filter", async () => {

@@ -1,11 +1,17 @@
 // The sign-in page: its destination after signing in (`redirectTo`), a path on this site or the home page — never
 // another site however the value is spelled, and never a failure; and its form (and sign-out's) refused from other sites.
 import { describe, expect, it } from "vitest";
-import * as signIn from "#app/routes/sign-in.tsx";
+import * as signIn from "#app/routes/sign-in.$.tsx";
 import * as signOut from "#app/routes/sign-out.tsx";
-import { safeRedirect } from "#app/server/auth.server.ts";
+import * as domainsPage from "#app/routes/tenants.$slug.domains.tsx";
+import * as settingsPage from "#app/routes/tenants.$slug.settings.tsx";
+import * as newTenantPage from "#app/routes/tenants.new.tsx";
+import { getTenant } from "#app/server/tenants.server.ts";
+import { Domain } from "#models/domain.ts";
+import { type Caller, safeRedirect } from "#app/server/auth.server.ts";
+import { billingSubjectOf } from "#app/server/billing.server.ts";
 import { localCookie } from "#tests/fixtures/auth.ts";
-import { call } from "#tests/fixtures/http.ts";
+import { call, type RouteModule } from "#tests/fixtures/http.ts";
 
 /** Values that name another site, or that no header may carry, each as a browser would be handed it. */
 const HOSTILE = [
@@ -41,6 +47,19 @@ describe("safeRedirect", () => {
 });
 
 describe("the sign-in page", () => {
+  it("sends a step below /sign-in (Clerk's, in Clerk mode) back to /sign-in in local mode, keeping its query", async () => {
+    const res = await call(signIn, "/sign-in/factor-one?redirectTo=%2Fusage", { params: { "*": "factor-one" } });
+    expect([res.status, res.headers.get("location")]).toEqual([302, "/sign-in?redirectTo=%2Fusage"]);
+    const body = new URLSearchParams({ userId: "sign-in-step-user", plan: "free" }).toString();
+    const posted = await call(signIn, "/sign-in/factor-one", {
+      method: "POST",
+      body,
+      params: { "*": "factor-one" },
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    expect([posted.status, posted.headers.get("set-cookie")]).toEqual([404, null]);
+  });
+
   it("sends a signed-in visitor to redirectTo when it is a path on this site, else home, never failing", async () => {
     const cookie = await localCookie({ userId: "sign-in-user" });
     const visit = async (to: string) => {
@@ -97,5 +116,41 @@ describe("forms that set or end a session, posted from another site (login CSRF)
     const res = await post(signIn, "/sign-in", headers);
     expect(res.status).toBe(302);
     expect(res.headers.get("set-cookie")).toMatch(/^__local_session=/);
+  });
+});
+
+describe("the dashboard's forms, posted from another site", () => {
+  const OWNER = "csrf-page-owner";
+  const who: Caller = { userId: OWNER, orgId: null, orgRole: null, claimedPlan: "pro", billingSubject: billingSubjectOf(OWNER, null) };
+  const send = async (route: RouteModule, path: string, slug: string | undefined, fields: Record<string, string>, headers: Record<string, string>) =>
+    call(route, path, {
+      method: "POST",
+      params: slug ? { slug } : {},
+      cookie: await localCookie({ userId: OWNER, plan: "pro" }),
+      body: new URLSearchParams(fields).toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+    });
+  const CROSS = [
+    ["Sec-Fetch-Site: cross-site", { "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" }],
+    ["Sec-Fetch-Site: same-site (a sibling subdomain)", { "Sec-Fetch-Site": "same-site", Origin: "http://evil.localhost" }],
+    ["an Origin on another host, no Sec-Fetch-Site", { Origin: "https://evil.example" }],
+  ] as const;
+
+  it.each(CROSS)("are refused with %s: 403, and nothing is created, changed or deleted", async (_what, headers) => {
+    const made = await send(newTenantPage, "/tenants/new", undefined, { slug: "csrf-made", cms: "storyblok", region: "eu" }, headers);
+    expect([made.status, await made.text()]).toEqual([403, "Forms of this site are only accepted from this site."]);
+    await expect(getTenant(who, "csrf-made")).rejects.toMatchObject({ code: "not_found" });
+
+    const kept = await send(newTenantPage, "/tenants/new", undefined, { slug: "csrf-kept", cms: "storyblok", region: "eu" }, { "Sec-Fetch-Site": "same-origin" });
+    expect(kept.status).toBe(302);
+    const moved = await send(settingsPage, "/tenants/csrf-kept/settings", "csrf-kept", { intent: "settings", cacheTTL: "60", websiteDomain: "", allowedTypes: "" }, headers);
+    expect(moved.status).toBe(403);
+    const removed = await send(settingsPage, "/tenants/csrf-kept/settings", "csrf-kept", { intent: "delete", confirm: "csrf-kept" }, headers);
+    expect(removed.status).toBe(403);
+    const added = await send(domainsPage, "/tenants/csrf-kept/domains", "csrf-kept", { intent: "add", hostname: "csrf.example.com" }, headers);
+    expect(added.status).toBe(403);
+    expect((await getTenant(who, "csrf-kept")).cacheTTL).toBe(86400);
+    expect(await Domain.countDocuments({ hostname: "csrf.example.com" })).toBe(0);
+    await send(settingsPage, "/tenants/csrf-kept/settings", "csrf-kept", { intent: "delete", confirm: "csrf-kept" }, { "Sec-Fetch-Site": "same-origin" });
   });
 });
