@@ -5,7 +5,14 @@
 // process's own thread for its core; its old generation holds few objects to mark (cached bodies are Buffers outside
 // the heap, held request logs are typed arrays). Measured on 10 KB cache hits: ~2 µs less CPU per request than with
 // the default, and ~2–3% more req/s than with --no-parallel-scavenge alone.
-export const EDGE_NODE_FLAGS: readonly string[] = ["--single-threaded-gc"];
+// --no-memory-reducer: V8 does not run its full collections to shrink the heap when the process turns idle. One such
+// collection before traffic starts (an edge idle for some seconds after it started, then loaded) left about one
+// process in five serving hits ~20% slower for its whole life: the object literal process.nextTick makes for every
+// tick, inside Node's stream code, then went through V8's runtime (Runtime_DefineKeyedOwnPropertyInLiteral in `perf`,
+// in every slow process and in no fast one). Without it, 20 edges of 20 ran at full speed (72–90% of the plain
+// server side by side, against 3–5 of 20 at 53–60% in three runs with it; decision 026). The edge's heap is small
+// (bodies and logs live outside it): it is collected as usual while it serves.
+export const EDGE_NODE_FLAGS: readonly string[] = ["--single-threaded-gc", "--no-memory-reducer"];
 
 /**
  * The arguments after `node` that run the edge process (`edgeMain`: the path of edge/main.ts), as `npm start` and

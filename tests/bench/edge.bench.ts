@@ -7,7 +7,7 @@
 // (and the store's, for the edge), read from /proc, and each edge's req/s loaded side by side with the plain server
 // on one core (see `sideBySide`). The closed-loop rows use wrk when it is installed (apt-get install
 // wrk: one core of it keeps a Node server busy, one core of autocannon does not), autocannon otherwise; the fixed-rate
-// rows tests/bench/open-loop.ts. The Node servers are started afresh for every round (see `nodeServers`). BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone. A script, not a test: it prints a table for the README.
+// rows tests/bench/open-loop.ts. The Node servers are started afresh for every round (see `nodeServers`). BENCH_ONLY_STEADY=1 runs the fixed-rate rows alone, BENCH_ONLY_SIDE_BY_SIDE=1 the side-by-side rounds alone. A script, not a test: it prints a table for the README.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -264,6 +264,9 @@ const median = (xs: number[]) => {
 const PIN = os.cpus().length >= 2 && spawnSync("taskset", ["-acp", "1", String(process.pid)], { stdio: "ignore" }).status === 0;
 const onServerCore = (cmd: string, args: string[]): [string, string[]] => (PIN ? ["taskset", ["-c", "0", cmd, ...args]] : [cmd, args]);
 
+/** Node flags for the plain servers (BENCH_PLAIN_NODE_ARGS, e.g. the edge's own flags); none by default: Node as it ships. */
+const PLAIN_NODE_ARGS = (process.env.BENCH_PLAIN_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
 /**
  * Starts the Node servers of a round: the plain ceiling, the same sending the edge's hit headers, and one edge per
  * log sample rate (all on the same store); `stop` ends them, waiting for the edges to write the usage they hold.
@@ -282,7 +285,7 @@ async function nodeServers({ tmp, mongodbUri, storePid }: { tmp: string; mongodb
       res.writeHead(200, { "content-type": "image/png", "content-length": body.length });
       res.end(body);
     }).listen(${plainPort}, "127.0.0.1", () => console.log("plain ready"));`;
-  const plain = await run(...onServerCore(process.execPath, ["-e", plainScript]), {}, /plain ready/);
+  const plain = await run(...onServerCore(process.execPath, [...PLAIN_NODE_ARGS, "-e", plainScript]), {}, /plain ready/);
   started.push(plain.child);
   servers.push({ name: PLAIN, base: `http://127.0.0.1:${plainPort}`, host: "127.0.0.1", pid: plain.pid });
 
@@ -330,7 +333,7 @@ async function nodeServers({ tmp, mongodbUri, storePid }: { tmp: string; mongodb
       res.writeHead(200, answer.headers);
       res.end(answer.body);
     }).listen(${sameHeadersPort}, "127.0.0.1", () => console.log("plain ready"));`;
-  const sameHeaders = await run(...onServerCore(process.execPath, ["-e", sameHeadersScript]), {}, /plain ready/);
+  const sameHeaders = await run(...onServerCore(process.execPath, [...PLAIN_NODE_ARGS, "-e", sameHeadersScript]), {}, /plain ready/);
   started.push(sameHeaders.child);
   servers.splice(1, 0, { name: SAME_HEADERS, base: `http://127.0.0.1:${sameHeadersPort}`, host: "127.0.0.1", pid: sameHeaders.pid });
 
@@ -430,7 +433,7 @@ http {
 
   // Rounds, each server in turn, so the drift of a shared machine falls on all of them alike; medians reported, and
   // each server's ratio to the plain server taken within a round.
-  const combos: Combo[] = process.env.BENCH_ONLY_STEADY ? [{ size: SIZES[0], connections: CONNECTIONS, rate: FIXED_RATE }] : [
+  const combos: Combo[] = process.env.BENCH_ONLY_SIDE_BY_SIDE ? [] : process.env.BENCH_ONLY_STEADY ? [{ size: SIZES[0], connections: CONNECTIONS, rate: FIXED_RATE }] : [
     ...SIZES.map((size) => ({ size, connections: CONNECTIONS })),
     ...SIZES.filter((s) => s.name === "10 KB").flatMap((size) => [
       { size, connections: 10 },
@@ -472,7 +475,7 @@ http {
       for (const edge of node.servers.filter((sv) => sv.storePid !== undefined)) {
         const got = await sideBySide(plain, edge, sideBySideSize);
         sideBySideRatios.set(edge.name, [...(sideBySideRatios.get(edge.name) ?? []), got]);
-        console.error(`  side by side: ${edge.name} at ${(got.rps * 100).toFixed(1)}% of the plain server's req/s, ${(got.cpu * 100).toFixed(1)}% by CPU`);
+        console.error(`  side by side: ${edge.name} (pid ${edge.pid}) at ${(got.rps * 100).toFixed(1)}% of the plain server's req/s, ${(got.cpu * 100).toFixed(1)}% by CPU`);
       }
     }
     await node.stop();
