@@ -1,7 +1,6 @@
 // The local sign-in page signs a user in and shows the tenant list; the same session cookie works for the API.
-import { expect, test } from "@playwright/test";
 import { EDGE_PORT, NO_DB_PORT } from "../../playwright.config";
-import { expectAccessible, screenshot } from "./support/fixtures";
+import { expect, expectAccessible, screenshot, test } from "./support/fixtures";
 
 test("signs in on the local sign-in page and sees the tenant list", async ({ page }) => {
   await page.goto("/");

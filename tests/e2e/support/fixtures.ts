@@ -28,6 +28,7 @@ export async function signedInContext(browser: Browser, who: Who, opts: { javaSc
   const [name, ...rest] = pair.split("=");
   const context = await browser.newContext({ javaScriptEnabled: opts.javaScriptEnabled, baseURL: BASE_URL });
   await context.addCookies([{ name, value: rest.join("="), url: BASE_URL }]);
+  watch(context);
   return context;
 }
 
@@ -81,5 +82,35 @@ export async function screenshot(page: Page, name: string, js: boolean): Promise
   await page.screenshot({ path: path.join(SHOTS, `${name}-${js ? "js" : "no-js"}.png`), fullPage: true });
 }
 
-export const test = base;
+/** What the browser reported going wrong during the current test: uncaught page errors and console errors. */
+const browserErrors: string[] = [];
+const watched = new WeakSet<BrowserContext>();
+
+function watch(context: BrowserContext): void {
+  if (watched.has(context)) return;
+  watched.add(context);
+  context.on("weberror", (e) => browserErrors.push(`uncaught: ${e.error().message}`));
+  context.on("console", (m) => {
+    // A page answered 4xx on purpose (a tenant not found, a refused form) is the browser saying so, not a fault.
+    if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
+      browserErrors.push(`console.error: ${m.text()}`);
+    }
+  });
+}
+
+/**
+ * Every test fails on an uncaught error or a console.error in any page of its browser (a hydration mismatch, a
+ * React warning, a script that throws), whichever context the page is in.
+ */
+export const test = base.extend<{ noBrowserErrors: void }>({
+  noBrowserErrors: [
+    async ({ context }, use) => {
+      watch(context);
+      browserErrors.length = 0;
+      await use();
+      expect(browserErrors, "errors the browser reported").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 export { expect };
