@@ -367,17 +367,21 @@ interface Ctx {
  * cache entry serves every order of the same parameters.
  */
 function sortedRawQuery(search: string, drop: string): { query: string; dropped: boolean } {
-  let dropped = false;
-  const kept: Array<{ part: string; name: string }> = [];
-  for (const part of search.split("&")) {
-    if (!part) continue;
-    const eq = part.indexOf("=");
-    const name = decodeName(eq < 0 ? part : part.slice(0, eq));
-    if (name === drop) dropped = true;
-    else kept.push({ part, name });
-  }
+  const parts = queryParts(search);
+  const kept = parts.filter((p) => p.name !== drop);
   kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { query: kept.map((k) => k.part).join("&"), dropped };
+  return { query: kept.map((k) => k.part).join("&"), dropped: kept.length < parts.length };
+}
+
+/** A query's parameters as the client spelled each (`a=1`, a bare `flag`), with its name as URLSearchParams reads it. */
+function queryParts(search: string): Array<{ part: string; name: string }> {
+  return search
+    .split("&")
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf("=");
+      return { part, name: decodeName(eq < 0 ? part : part.slice(0, eq)) };
+    });
 }
 
 /** A query parameter's name as URLSearchParams reads it (`+` a space, percent escapes decoded; a bad one kept). */
@@ -402,13 +406,9 @@ function sortedQuery(params: URLSearchParams): string {
  * generic origin) signed. Only the cache key is sorted.
  */
 export function spelledQuery(search: string, kept: URLSearchParams): string {
-  return search
-    .split("&")
-    .filter((part) => {
-      if (!part) return false;
-      const eq = part.indexOf("=");
-      return kept.has(decodeName(eq < 0 ? part : part.slice(0, eq)));
-    })
+  return queryParts(search)
+    .filter((p) => kept.has(p.name))
+    .map((p) => p.part)
     .join("&");
 }
 

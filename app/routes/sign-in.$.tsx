@@ -7,7 +7,7 @@ import { SignIn } from "@clerk/remix";
 import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, redirect } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { localSignInSchema } from "#app/schemas/auth.ts";
-import { crossSiteForm, crossSiteRefusal, getCaller, safeRedirect, startLocalSession } from "#app/server/auth.server.ts";
+import { refuseCrossSiteForm, getCaller, safeRedirect, startLocalSession } from "#app/server/auth.server.ts";
 import { env } from "#app/server/env.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · CMS edge" }];
@@ -23,7 +23,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   if (env.authMode !== "local" || params["*"]) throw new Response("Not found", { status: 404 });
-  if (crossSiteForm(request)) throw crossSiteRefusal();
+  refuseCrossSiteForm(request);
   const submission = parseWithZod(await request.formData(), { schema: localSignInSchema });
   if (submission.status !== "success") return submission.reply();
   const { userId, plan, orgId, redirectTo } = submission.value;

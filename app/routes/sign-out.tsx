@@ -1,9 +1,9 @@
 // Sign out (local mode): ends the session cookie and goes back to the sign-in page.
 import { type ActionFunctionArgs, redirect } from "@remix-run/node";
-import { crossSiteForm, crossSiteRefusal, endLocalSession } from "#app/server/auth.server.ts";
+import { refuseCrossSiteForm, endLocalSession } from "#app/server/auth.server.ts";
 
 export async function action({ request }: ActionFunctionArgs) {
-  if (crossSiteForm(request)) throw crossSiteRefusal();
+  refuseCrossSiteForm(request);
   return redirect("/sign-in", { headers: { "Set-Cookie": await endLocalSession(request) } });
 }
 

@@ -90,7 +90,7 @@ export async function requireApiCaller(args: AuthArgs): Promise<Caller> {
  * same-site, cross-origin page), which could otherwise delete a tenant or move its origin.
  */
 export async function requirePageCaller(args: AuthArgs): Promise<Caller> {
-  if (args.request.method !== "GET" && args.request.method !== "HEAD" && crossSiteForm(args.request)) throw crossSiteRefusal();
+  refuseCrossSiteForm(args.request);
   const found = await getCaller(args, { forApi: false });
   if (found) return found;
   const url = new URL(args.request.url);
@@ -113,7 +113,7 @@ export function canAccess(who: Caller, tenant: { ownerId: string; orgId?: string
  * actions, but not out of the ones that set or end a session (signing a visitor in as someone else: login CSRF).
  * A request with neither header (not a browser's form) is not refused.
  */
-export function crossSiteForm(request: Request): boolean {
+function crossSiteForm(request: Request): boolean {
   const site = request.headers.get("sec-fetch-site");
   if (site) return site !== "same-origin" && site !== "none";
   const origin = request.headers.get("origin");
@@ -132,8 +132,11 @@ export function crossSiteForm(request: Request): boolean {
   }
 }
 
-/** A 403 page for a form posted from another site. */
-export const crossSiteRefusal = () => new Response("Forms of this site are only accepted from this site.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+/** Throws a 403 (plain text) for a form — any request but GET and HEAD — posted from another site (`crossSiteForm`). */
+export function refuseCrossSiteForm(request: Request): void {
+  if (request.method === "GET" || request.method === "HEAD" || !crossSiteForm(request)) return;
+  throw new Response("Forms of this site are only accepted from this site.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}
 
 /** Starts a local-mode session (the local sign-in page) and returns its Set-Cookie header. */
 export async function startLocalSession(input: { userId: string; orgId?: string; plan: Plan }): Promise<string> {
